@@ -1,0 +1,232 @@
+import { z } from 'zod';
+
+/** Scopes a service API key may carry (contract.md). */
+export const API_KEY_SCOPES = [
+  'charges:create',
+  'charges:read',
+  'charges:refund',
+  'charges:void',
+  'test:simulate',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKeyConfig {
+  name: string;
+  key: string;
+  scopes: ApiKeyScope[];
+}
+
+/** Where the gateway's Omise calls go. */
+export type OmiseMode =
+  /** No keys configured: an embedded simulator is started and used. */
+  | 'simulator'
+  /** Omise test keys (`skey_test_…`) against Omise or any compatible server. */
+  | 'test'
+  /** Live keys: real money. */
+  | 'live';
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  production: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  omise: {
+    mode: OmiseMode;
+    /** Unset in simulator mode until the simulator has started and handed out its keys. */
+    secretKey: string | undefined;
+    publicKey: string | undefined;
+    apiUrl: string;
+    apiVersion: string;
+    timeoutMs: number;
+    /** Attempts for a safe-to-retry call, the first one included. */
+    maxAttempts: number;
+  };
+  /** base64; set → webhook signatures are required. */
+  webhookSecret: string | undefined;
+  redisUrl: string | undefined;
+  apiKeys: ApiKeyConfig[];
+  /** Unset → generated per process (test and simulator modes only). */
+  tokenSecret: string | undefined;
+  simulatorPort: number;
+  rateLimitPerMinute: number;
+  /** Seconds between reconciliation polls of a pending charge that has subscribers. */
+  reconcileIntervalSeconds: number;
+  idempotencyTtlSeconds: number;
+  corsOrigins: string[];
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const booleanFlag = z.preprocess(
+  emptyToUndefined,
+  z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+);
+const base64 = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64')
+    .optional(),
+);
+
+const apiKeysSchema = z.array(
+  z.object({
+    name: z.string().min(1),
+    key: z.string().min(16, 'a key must be at least 16 characters'),
+    scopes: z.array(z.enum(API_KEY_SCOPES)).min(1),
+  }),
+);
+
+const envSchema = z.object({
+  PORT: port.default(4000),
+  HOST: optionalString,
+  NODE_ENV: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OMISE_SECRET_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^skey_(test_)?[0-9a-z]+$/, 'must look like skey_test_… or skey_…')
+      .optional(),
+  ),
+  OMISE_PUBLIC_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^pkey_(test_)?[0-9a-z]+$/, 'must look like pkey_test_… or pkey_…')
+      .optional(),
+  ),
+  OMISE_API_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  OMISE_API_VERSION: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2019-05-29')
+    .default('2019-05-29'),
+  OMISE_TIMEOUT_MS: positiveInt.default(10_000),
+  OMISE_MAX_ATTEMPTS: positiveInt.max(10).default(3),
+  OMISE_WEBHOOK_SECRET: base64,
+  REDIS_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  GATEWAY_API_KEYS: optionalString,
+  GATEWAY_TOKEN_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
+  SIMULATOR_PORT: port.default(4010),
+  RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
+  RECONCILE_INTERVAL_SECONDS: positiveInt.default(15),
+  IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
+  CORS_ORIGINS: optionalString,
+  GRAPHQL_INTROSPECTION: booleanFlag,
+});
+
+/** Formats zod issues as `VARIABLE: message` lines so that start-up names what is wrong. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
+    .join('\n');
+}
+
+function parseApiKeys(raw: string | undefined): ApiKeyConfig[] {
+  if (raw === undefined) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    // Never echo the value: it holds secrets.
+    throw new ConfigError('GATEWAY_API_KEYS: is not valid JSON');
+  }
+  const parsed = apiKeysSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues
+        .map((issue) => `GATEWAY_API_KEYS[${issue.path.join('].')}: ${issue.message}`)
+        .join('\n'),
+    );
+  }
+  const names = new Set<string>();
+  for (const { name } of parsed.data) {
+    if (names.has(name)) throw new ConfigError(`GATEWAY_API_KEYS: duplicate key name "${name}"`);
+    names.add(name);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads and validates the environment once. Throws {@link ConfigError} naming the variable at fault;
+ * values of secrets are never part of the message.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const e = parsed.data;
+
+  const secretKey = e.OMISE_SECRET_KEY;
+  const mode: OmiseMode =
+    secretKey === undefined ? 'simulator' : secretKey.startsWith('skey_test_') ? 'test' : 'live';
+  if (mode === 'simulator' && e.OMISE_PUBLIC_KEY !== undefined) {
+    throw new ConfigError(
+      'OMISE_PUBLIC_KEY: set without OMISE_SECRET_KEY; set both, or neither for the simulator',
+    );
+  }
+  if (mode !== 'simulator' && e.OMISE_PUBLIC_KEY !== undefined) {
+    const publicIsTest = e.OMISE_PUBLIC_KEY.startsWith('pkey_test_');
+    if (publicIsTest !== (mode === 'test')) {
+      throw new ConfigError('OMISE_PUBLIC_KEY: test and live keys are mixed with OMISE_SECRET_KEY');
+    }
+  }
+
+  const apiKeys = parseApiKeys(e.GATEWAY_API_KEYS);
+  if (mode === 'live') {
+    const missing = [
+      apiKeys.length === 0 ? 'GATEWAY_API_KEYS' : undefined,
+      e.OMISE_WEBHOOK_SECRET === undefined ? 'OMISE_WEBHOOK_SECRET' : undefined,
+      e.GATEWAY_TOKEN_SECRET === undefined ? 'GATEWAY_TOKEN_SECRET' : undefined,
+    ].filter((v): v is string => v !== undefined);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `${missing.join(', ')}: required with live Omise keys, so that nobody on the network can move real money ` +
+          'and webhooks cannot be forged',
+      );
+    }
+  }
+
+  const production = e.NODE_ENV === 'production';
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    production,
+    logLevel: e.LOG_LEVEL,
+    omise: {
+      mode,
+      secretKey,
+      publicKey: e.OMISE_PUBLIC_KEY,
+      apiUrl: e.OMISE_API_URL ?? 'https://api.omise.co',
+      apiVersion: e.OMISE_API_VERSION,
+      timeoutMs: e.OMISE_TIMEOUT_MS,
+      maxAttempts: e.OMISE_MAX_ATTEMPTS,
+    },
+    webhookSecret: e.OMISE_WEBHOOK_SECRET,
+    redisUrl: e.REDIS_URL,
+    apiKeys,
+    tokenSecret: e.GATEWAY_TOKEN_SECRET,
+    simulatorPort: e.SIMULATOR_PORT,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    reconcileIntervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    corsOrigins: (e.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+  };
+}

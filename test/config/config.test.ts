@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadSimulatorCliConfig } from '../../src/config/simulator-config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded simulator with no keys', () => {
+    const config = loadConfig({});
+    expect(config.omise.mode).toBe('simulator');
+    expect(config.port).toBe(4000);
+    expect(config.omise.apiVersion).toBe('2019-05-29');
+    expect(config.rateLimitPerMinute).toBe(600);
+    expect(config.apiKeys).toEqual([]);
+  });
+
+  it('recognises test keys', () => {
+    const config = loadConfig({ OMISE_SECRET_KEY: 'skey_test_abc123', OMISE_PUBLIC_KEY: 'pkey_test_abc123' });
+    expect(config.omise.mode).toBe('test');
+    expect(config.omise.apiUrl).toBe('https://api.omise.co');
+  });
+
+  it('names the variable at fault', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ OMISE_SECRET_KEY: 'sk_live_x' })).toThrow(/OMISE_SECRET_KEY/);
+    expect(() => loadConfig({ OMISE_WEBHOOK_SECRET: 'not base64!' })).toThrow(/OMISE_WEBHOOK_SECRET/);
+  });
+
+  it('refuses live keys without API keys, webhook secret and token secret, without echoing secrets', () => {
+    let error: unknown;
+    try {
+      loadConfig({ OMISE_SECRET_KEY: 'skey_5secretlivekey' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/GATEWAY_API_KEYS/);
+    expect(message).toMatch(/OMISE_WEBHOOK_SECRET/);
+    expect(message).not.toContain('skey_5secretlivekey');
+  });
+
+  it('parses GATEWAY_API_KEYS and never echoes a key in its errors', () => {
+    const keys = JSON.stringify([{ name: 'checkout', key: 'k'.repeat(32), scopes: ['charges:create'] }]);
+    expect(loadConfig({ GATEWAY_API_KEYS: keys }).apiKeys[0]?.scopes).toEqual(['charges:create']);
+    const bad = JSON.stringify([{ name: 'x', key: 'supersecretvalue123', scopes: ['charges:steal'] }]);
+    expect(() => loadConfig({ GATEWAY_API_KEYS: bad })).toThrow(/GATEWAY_API_KEYS/);
+    expect(() => loadConfig({ GATEWAY_API_KEYS: '{oops supersecret' })).toThrow(
+      /^GATEWAY_API_KEYS: is not valid JSON$/,
+    );
+  });
+
+  it('rejects mixed test and live keys', () => {
+    expect(() => loadConfig({ OMISE_SECRET_KEY: 'skey_test_a', OMISE_PUBLIC_KEY: 'pkey_b' })).toThrow(
+      /OMISE_PUBLIC_KEY/,
+    );
+  });
+});
+
+describe('loadSimulatorCliConfig', () => {
+  it('takes flags over environment, repeated webhook urls', () => {
+    const config = loadSimulatorCliConfig(
+      ['--port', '80', '--webhook-url', 'http://a/x', '--webhook-url', 'http://b/y'],
+      { SIMULATOR_PORT: '5000', SIMULATOR_HOST: '0.0.0.0' },
+    );
+    expect(config).toMatchObject({ port: 80, host: '0.0.0.0', webhookUrls: ['http://a/x', 'http://b/y'] });
+  });
+
+  it('defaults to loopback and 4010', () => {
+    expect(loadSimulatorCliConfig([], {})).toMatchObject({ port: 4010, host: '127.0.0.1', webhookUrls: [] });
+  });
+
+  it('names the flag at fault', () => {
+    expect(() => loadSimulatorCliConfig(['--secret-key', 'skey_live'], {})).toThrow(/--secret-key/);
+    expect(() => loadSimulatorCliConfig(['--bogus'], {})).toThrow(ConfigError);
+  });
+});
