@@ -1,0 +1,35 @@
+/**
+ * The shared-state ports. Each has a memory adapter (one instance) and a Redis adapter (several
+ * instances behind a load balancer, REDIS_URL); both pass one shared test suite.
+ */
+
+/** A small key-value store with expiry; every method is atomic on its key. */
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Stores the value only when the key is absent; true when it was stored. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Stores `n` when the key is absent or holds a smaller number; true when it was stored. */
+  setIfGreater(key: string, n: number, ttlMs: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Resolves when the store answers (readiness). */
+  ping(): Promise<void>;
+}
+
+/** One live subscription to a topic. Iterate it for messages; `close()` ends the iteration. */
+export interface TopicSubscription<T> extends AsyncIterable<T> {
+  close(): Promise<void>;
+}
+
+/** Topic-based publish/subscribe whose messages are JSON-serialisable values. */
+export interface PubSub<T = unknown> {
+  /** Rejects when the message could not be handed to the broker (the caller must not acknowledge). */
+  publish(topic: string, message: T): Promise<void>;
+  /**
+   * Resolves once the subscription is established, so that anything published after that resolves is
+   * delivered to it: callers subscribe first, then read the current state, and miss nothing between.
+   */
+  subscribe(topic: string): Promise<TopicSubscription<T>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
