@@ -1,0 +1,67 @@
+import type { Charge, Currency, Metadata, PaymentOutcome, Refund } from './model.js';
+import type { Result } from './errors.js';
+
+export interface CreateTrueMoneyChargeInput {
+  amount: number;
+  currency: Currency;
+  /** A `src_…` made client-side with the public key; omitted → an inline source is created. */
+  sourceId?: string | null;
+  returnUri?: string | null;
+  description?: string | null;
+  metadata?: Metadata | null;
+  idempotencyKey?: string | null;
+}
+
+export interface RefundChargeInput {
+  chargeId: string;
+  /** Omitted → what is left. */
+  amount?: number | null;
+  metadata?: Metadata | null;
+  idempotencyKey?: string | null;
+}
+
+export interface VoidChargeInput {
+  chargeId: string;
+  idempotencyKey?: string | null;
+}
+
+export interface SimulateChargeOutcomeInput {
+  chargeId: string;
+  outcome: PaymentOutcome;
+}
+
+export interface ListChargesInput {
+  first: number;
+  /** Opaque cursor from a previous page. */
+  after?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export interface ChargePage {
+  edges: { cursor: string; node: Charge }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+export interface RefundOutcome {
+  refund: Refund;
+  charge: Charge;
+}
+
+/**
+ * The payment use cases, free of GraphQL and HTTP. Business failures come back as a failed Result;
+ * system failures throw UpstreamUnavailableError / UpstreamRateLimitedError (errors.ts).
+ */
+export interface PaymentsService {
+  createTrueMoneyCharge(input: CreateTrueMoneyChargeInput): Promise<Result<Charge>>;
+  /** null when Omise does not know the id. */
+  getCharge(id: string): Promise<Charge | null>;
+  listCharges(input: ListChargesInput): Promise<Result<ChargePage>>;
+  refundCharge(input: RefundChargeInput): Promise<Result<RefundOutcome>>;
+  voidCharge(input: VoidChargeInput): Promise<Result<RefundOutcome>>;
+  /** Test mode only (test keys or the simulator). */
+  simulateChargeOutcome(input: SimulateChargeOutcomeInput): Promise<Result<Charge>>;
+  /** The QR PNG behind `qrCode.imageUrl`, cached per document. */
+  getQrImage(imageUrl: string): Promise<Uint8Array>;
+}
