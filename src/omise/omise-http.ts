@@ -1,0 +1,313 @@
+import ky, { type KyInstance } from 'ky';
+import { inspect } from 'node:util';
+import type { Logger } from 'pino';
+import { OmiseError, OmiseNetworkError, OmiseTimeoutError, type OmiseClientError } from './errors.js';
+import { asErrorBody, ResponseShapeError } from './response-schemas.js';
+import {
+  decideRetry,
+  parseRetryAfterMs,
+  provablyNotSent,
+  type AttemptFailure,
+  type RetryPolicyOptions,
+} from './retry-policy.js';
+
+/**
+ * One Omise HTTP exchange, with retries: auth, headers, the per-attempt timeout, error mapping and
+ * debug logging. Resource methods live in client.ts. ky does the HTTP (prefix URL, JSON bodies, query
+ * strings); its own retry is off (`retry: 0`) and `throwHttpErrors` is off, so that the retry rules
+ * live in retry-policy.ts and no ky HTTPError (which holds the Request, Authorization included) is
+ * ever created.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH';
+/** Which key authenticates a call: the public key is for sources only; documents go without auth. */
+export type AuthKind = 'secret' | 'public' | 'none';
+
+export interface OmiseCall<T> {
+  method: HttpMethod;
+  /** Path below the base URL, starting with `/` (`/charges/chrg_x`); ids already URI-encoded. */
+  path: string;
+  /** Absolute URL instead of `path` (document downloads); `path` is then only used in logs and errors. */
+  absoluteUrl?: string;
+  query?: Record<string, string>;
+  json?: unknown;
+  auth: AuthKind;
+  /** Turns the body into the result; throw ResponseShapeError when the body is not what was expected. */
+  read: (body: ResponseBody) => T;
+  /** Overrides the client's attempts (e.g. 1 for a readiness ping). */
+  maxAttempts?: number;
+}
+
+export interface ResponseBody {
+  status: number;
+  contentType: string;
+  bytes: Uint8Array;
+  /** The body parsed as JSON; throws ResponseShapeError when it is not JSON. */
+  json(): unknown;
+}
+
+export interface OmiseHttpOptions {
+  baseUrl: string;
+  secretKey: string;
+  publicKey?: string;
+  apiVersion: string;
+  timeoutMs: number;
+  userAgent: string;
+  retry: RetryPolicyOptions;
+  logger?: Logger;
+  fetch?: typeof globalThis.fetch;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+type AttemptOutcome<T> =
+  | { ok: true; value: T; status: number }
+  | { ok: false; error: OmiseClientError; failure: AttemptFailure; status?: number };
+
+const REDACTED = '[redacted]';
+
+/** The Node error code behind a fetch failure: `TypeError('fetch failed', { cause: { code } })`. */
+export function networkErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const candidate = current as { code?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof candidate.code === 'string') return candidate.code;
+    // Happy-eyeballs connects fail with an AggregateError whose members carry the codes.
+    if (Array.isArray(candidate.errors)) {
+      const inner = candidate.errors.map(networkErrorCode).find((code) => code !== undefined);
+      if (inner !== undefined) return inner;
+    }
+    current = candidate.cause;
+  }
+  return undefined;
+}
+
+function isTimeoutError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError';
+}
+
+export class OmiseHttp {
+  readonly #options: OmiseHttpOptions;
+  readonly #api: KyInstance;
+  readonly #documents: KyInstance;
+  /** Built once; held privately so that neither inspect() nor JSON.stringify() can reach it. */
+  readonly #authorization: Record<'secret' | 'public', string>;
+
+  constructor(options: OmiseHttpOptions) {
+    this.#options = options;
+    const common = {
+      retry: 0,
+      timeout: false as const,
+      throwHttpErrors: false,
+      headers: { 'user-agent': options.userAgent, accept: 'application/json' },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    };
+    this.#api = ky.create({
+      ...common,
+      prefixUrl: options.baseUrl,
+      headers: { ...common.headers, 'omise-version': options.apiVersion },
+    });
+    // No prefix, no Omise headers: a document URL is absolute and may be on another host.
+    this.#documents = ky.create({ ...common, headers: { 'user-agent': options.userAgent } });
+    const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+    this.#authorization = {
+      secret: basic(options.secretKey),
+      public: basic(options.publicKey ?? options.secretKey),
+    };
+  }
+
+  /** Removes the keys from text that came from elsewhere (an error message, a path) before it is kept. */
+  redact(text: string): string {
+    let result = text;
+    for (const key of [this.#options.secretKey, this.#options.publicKey]) {
+      if (key) result = result.split(key).join(REDACTED);
+    }
+    return result;
+  }
+
+  async call<T>(call: OmiseCall<T>): Promise<T> {
+    const maxAttempts = call.maxAttempts ?? this.#options.retry.maxAttempts;
+    const path = this.redact(call.path);
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const outcome = await this.#attempt(call, path);
+      const durationMs = Math.round(performance.now() - started);
+      this.#options.logger?.debug(
+        {
+          method: call.method,
+          path,
+          status: outcome.status,
+          durationMs,
+          attempt,
+          ...(outcome.ok ? {} : { error: outcome.failure.kind, code: errorCodeOf(outcome.error) }),
+        },
+        'omise call',
+      );
+      if (outcome.ok) return outcome.value;
+      const decision = decideRetry(call.method, attempt, outcome.failure, {
+        ...this.#options.retry,
+        maxAttempts,
+      });
+      if (!decision.retry) throw outcome.error;
+      this.#options.logger?.debug(
+        { method: call.method, path, attempt, delayMs: decision.delayMs },
+        'omise call retry scheduled',
+      );
+      await this.#options.sleep(decision.delayMs);
+    }
+  }
+
+  async #attempt<T>(call: OmiseCall<T>, path: string): Promise<AttemptOutcome<T>> {
+    const { method } = call;
+    const { timeoutMs } = this.#options;
+    // Our own deadline rather than ky's `timeout`: ky's covers only the wait for the headers, this one
+    // also covers reading the body, so a stalled body cannot hang a call.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    let status: number | undefined;
+    try {
+      const headers: Record<string, string> = {};
+      if (call.auth !== 'none') headers.authorization = this.#authorization[call.auth];
+      const options = {
+        method,
+        headers,
+        signal: deadline.signal,
+        ...(call.query ? { searchParams: call.query } : {}),
+        ...(call.json !== undefined ? { json: call.json } : {}),
+      };
+      const response =
+        call.absoluteUrl !== undefined
+          ? await this.#documents(call.absoluteUrl, options)
+          : await this.#api(call.path.slice(1), options);
+      status = response.status;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const body = makeBody(response.status, response.headers.get('content-type') ?? '', bytes);
+      if (response.ok) return this.#readSuccess(call, path, body);
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.#options.now());
+      return {
+        ok: false,
+        status,
+        error: this.#errorFromBody(call, path, body, retryAfterMs),
+        failure: { kind: 'status', status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+      };
+    } catch (error) {
+      if (deadline.signal.aborted || isTimeoutError(error)) {
+        return {
+          ok: false,
+          ...(status !== undefined ? { status } : {}),
+          error: new OmiseTimeoutError(method, path, timeoutMs),
+          failure: { kind: 'timeout' },
+        };
+      }
+      const code = networkErrorCode(error);
+      const mayHaveReachedServer = !provablyNotSent(code);
+      // A fresh cause carrying only the low-level message: nothing of the request (headers) is attached.
+      const detail =
+        error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
+      const cause = new Error(this.redact(detail ? `${detail.name}: ${detail.message}` : String(error)));
+      return {
+        ok: false,
+        error: new OmiseNetworkError(method, path, code, mayHaveReachedServer, { cause }),
+        failure: { kind: 'network', code, mayHaveReachedServer },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #readSuccess<T>(call: OmiseCall<T>, path: string, body: ResponseBody): AttemptOutcome<T> {
+    try {
+      if (!body.contentType.startsWith('image/')) {
+        // SDKs branch on `object == "error"` whatever the status: so does this client.
+        const errorBody = asErrorBody(safeJson(body.bytes));
+        if (errorBody)
+          return this.#statusFailure(this.#errorFromBody(call, path, body, undefined), body.status);
+      }
+      return { ok: true, status: body.status, value: call.read(body) };
+    } catch (error) {
+      if (!(error instanceof ResponseShapeError)) throw error;
+      const omiseError = new OmiseError(
+        body.status,
+        'unexpected_response',
+        this.redact(error.message),
+        undefined,
+        call.method,
+        path,
+      );
+      return this.#statusFailure(omiseError, body.status);
+    }
+  }
+
+  #statusFailure<T>(error: OmiseError, status: number): AttemptOutcome<T> {
+    return { ok: false, status, error, failure: { kind: 'status', status } };
+  }
+
+  #errorFromBody(
+    call: OmiseCall<unknown>,
+    path: string,
+    body: ResponseBody,
+    retryAfterMs: number | undefined,
+  ): OmiseError {
+    const retryAfterSeconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+    const errorBody = asErrorBody(safeJson(body.bytes));
+    if (errorBody) {
+      return new OmiseError(
+        body.status,
+        errorBody.code,
+        this.redact(errorBody.message),
+        errorBody.location || undefined,
+        call.method,
+        path,
+        retryAfterSeconds,
+      );
+    }
+    // A proxy's HTML page, an empty body...: say what came, never echo it.
+    const kind = body.contentType.split(';')[0]?.trim() || 'no content type';
+    return new OmiseError(
+      body.status,
+      'unexpected_response',
+      `HTTP ${body.status} without an Omise error object (${kind}, ${body.bytes.length} bytes)`,
+      undefined,
+      call.method,
+      path,
+      retryAfterSeconds,
+    );
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { baseUrl: this.#options.baseUrl, apiVersion: this.#options.apiVersion };
+  }
+
+  [inspect.custom](): string {
+    return `OmiseHttp ${JSON.stringify(this.toJSON())}`;
+  }
+}
+
+function errorCodeOf(error: OmiseClientError): string | undefined {
+  if (error instanceof OmiseError) return error.code;
+  if (error instanceof OmiseNetworkError) return error.causeCode;
+  return undefined;
+}
+
+function safeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function makeBody(status: number, contentType: string, bytes: Uint8Array): ResponseBody {
+  return {
+    status,
+    contentType,
+    bytes,
+    json() {
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        throw new ResponseShapeError(`the body is not JSON (${contentType || 'no content type'})`);
+      }
+    },
+  };
+}
