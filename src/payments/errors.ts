@@ -12,6 +12,12 @@ export type UserErrorCode =
   | 'INVALID_DESCRIPTION'
   | 'INVALID_IDEMPOTENCY_KEY'
   | 'IDEMPOTENCY_KEY_REUSED'
+  /** An earlier request with this key is still running; retry shortly. */
+  | 'IDEMPOTENCY_REQUEST_IN_PROGRESS'
+  /** Metadata that is not a JSON object, or that uses a key reserved by the gateway. */
+  | 'INVALID_METADATA'
+  /** `first` outside 1..100, or an `after` cursor this gateway did not issue. */
+  | 'INVALID_PAGINATION'
   | 'SOURCE_NOT_FOUND'
   | 'SOURCE_TYPE_MISMATCH'
   | 'SOURCE_AMOUNT_MISMATCH'

@@ -50,16 +50,25 @@ export interface RefundOutcome {
 }
 
 /**
+ * Who is calling, for per-caller scoping of idempotency keys (two API clients may pick the same key).
+ * Optional: without it every caller shares one key space.
+ */
+export interface CallContext {
+  /** A stable name of the authenticated principal, e.g. the API key's name. */
+  principal?: string | null;
+}
+
+/**
  * The payment use cases, free of GraphQL and HTTP. Business failures come back as a failed Result;
  * system failures throw UpstreamUnavailableError / UpstreamRateLimitedError (errors.ts).
  */
 export interface PaymentsService {
-  createTrueMoneyCharge(input: CreateTrueMoneyChargeInput): Promise<Result<Charge>>;
+  createTrueMoneyCharge(input: CreateTrueMoneyChargeInput, context?: CallContext): Promise<Result<Charge>>;
   /** null when Omise does not know the id. */
   getCharge(id: string): Promise<Charge | null>;
   listCharges(input: ListChargesInput): Promise<Result<ChargePage>>;
-  refundCharge(input: RefundChargeInput): Promise<Result<RefundOutcome>>;
-  voidCharge(input: VoidChargeInput): Promise<Result<RefundOutcome>>;
+  refundCharge(input: RefundChargeInput, context?: CallContext): Promise<Result<RefundOutcome>>;
+  voidCharge(input: VoidChargeInput, context?: CallContext): Promise<Result<RefundOutcome>>;
   /** Test mode only (test keys or the simulator). */
   simulateChargeOutcome(input: SimulateChargeOutcomeInput): Promise<Result<Charge>>;
   /** The QR PNG behind `qrCode.imageUrl`, cached per document. */

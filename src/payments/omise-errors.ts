@@ -1,0 +1,111 @@
+import { OmiseClientError, OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../omise/errors.js';
+import { UpstreamRateLimitedError, UpstreamUnavailableError, type UserError } from './errors.js';
+import { OmiseMappingError } from './omise-mapper.js';
+
+/**
+ * Omise client errors → what the use cases return or throw. A 4xx about the request becomes a UserError
+ * (a value); everything else is a system error (thrown) whose message is safe to show a client: no
+ * stack, no key, no upstream body.
+ */
+
+/** Which use case asked, so that a 404 or a generic code means the right thing. */
+export type OmiseOperation =
+  'createCharge' | 'retrieveSource' | 'retrieveCharge' | 'refund' | 'void' | 'simulate';
+
+/** True when Omise answered 4xx (not 429): the request was refused and repeating it changes nothing. */
+export function isOmiseRejection(err: unknown): err is OmiseError {
+  return err instanceof OmiseError && err.isClientError && err.status !== 401 && err.status !== 403;
+}
+
+const input = (...path: string[]): string[] => ['input', ...path];
+
+/** The UserError for an Omise 4xx rejection (see isOmiseRejection). */
+export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): UserError {
+  const message = err.omiseMessage || `Omise refused the request (${err.code})`;
+  const about = (word: string): boolean => message.toLowerCase().includes(word);
+  if (err.status === 404 || err.code === 'not_found') {
+    return operation === 'retrieveSource'
+      ? { code: 'SOURCE_NOT_FOUND', message: 'No such source', field: input('sourceId') }
+      : { code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: input('chargeId') };
+  }
+  switch (err.code) {
+    case 'invalid_charge':
+    case 'invalid_amount':
+      if (about('amount')) {
+        return operation === 'refund'
+          ? {
+              code: about('exceed') || about('greater') ? 'REFUND_EXCEEDS_REMAINING' : 'INVALID_AMOUNT',
+              message,
+              field: input('amount'),
+            }
+          : { code: 'AMOUNT_OUT_OF_RANGE', message, field: input('amount') };
+      }
+      if (about('currency')) return { code: 'UNSUPPORTED_CURRENCY', message, field: input('currency') };
+      if (about('source') && (about('used') || about('already'))) {
+        return { code: 'SOURCE_ALREADY_USED', message, field: input('sourceId') };
+      }
+      break;
+    case 'failed_refund':
+      if (about('exceed')) return { code: 'REFUND_EXCEEDS_REMAINING', message, field: input('amount') };
+      return { code: 'CHARGE_NOT_REFUNDABLE', message, field: input('chargeId') };
+    case 'failed_void':
+      return { code: 'CHARGE_NOT_VOIDABLE', message, field: input('chargeId') };
+    case 'expired_charge':
+      if (operation === 'simulate') return { code: 'CHARGE_NOT_PENDING', message, field: input('chargeId') };
+      break;
+    case 'used_token':
+      return { code: 'SOURCE_ALREADY_USED', message, field: input('sourceId') };
+    case 'bad_request':
+      if (about('currency')) return { code: 'UNSUPPORTED_CURRENCY', message, field: input('currency') };
+      break;
+  }
+  if (operation === 'simulate' && err.code.startsWith('failed_')) {
+    return { code: 'CHARGE_NOT_PENDING', message, field: input('chargeId') };
+  }
+  return { code: 'OMISE_REJECTED', message };
+}
+
+/**
+ * The error to throw for a failure that is not the caller's: Omise unreachable, slow, 5xx, 429, refusing
+ * the gateway's own credentials (401/403: a deployment problem, not the caller's), or answering
+ * something unreadable. Errors that are already gateway errors pass through.
+ */
+export function toSystemError(err: unknown): Error {
+  if (err instanceof UpstreamUnavailableError || err instanceof UpstreamRateLimitedError) return err;
+  if (err instanceof OmiseError && err.status === 429) {
+    return new UpstreamRateLimitedError(
+      'Omise is rate limiting the gateway; retry later',
+      err.retryAfterSeconds,
+    );
+  }
+  if (err instanceof OmiseError && (err.status === 401 || err.status === 403)) {
+    return new UpstreamUnavailableError('Omise refused the gateway credentials', { cause: err });
+  }
+  if (err instanceof OmiseTimeoutError)
+    return new UpstreamUnavailableError('Omise did not answer in time', { cause: err });
+  if (err instanceof OmiseNetworkError)
+    return new UpstreamUnavailableError('Omise could not be reached', { cause: err });
+  if (err instanceof OmiseError)
+    return new UpstreamUnavailableError('Omise failed to process the request', { cause: err });
+  if (err instanceof OmiseMappingError || err instanceof OmiseClientError) {
+    return new UpstreamUnavailableError('Omise answered something the gateway cannot read', { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Whether Omise may have processed a write that failed with `err`: a timeout or a dropped connection
+ * after sending (the request may be in flight or done), or a 5xx (Omise answered; the outcome is
+ * visible by listing). 4xx, 429 and connection-refused provably changed nothing.
+ */
+export function mayHaveBeenProcessed(err: unknown): boolean {
+  if (err instanceof OmiseTimeoutError) return true;
+  if (err instanceof OmiseNetworkError) return err.mayHaveReachedServer;
+  if (err instanceof OmiseError) return err.status >= 500;
+  return true;
+}
+
+/** Whether a request that failed with `err` may still be running at Omise (no answer was received). */
+export function mayStillBeInFlight(err: unknown): boolean {
+  return err instanceof OmiseTimeoutError || (err instanceof OmiseNetworkError && err.mayHaveReachedServer);
+}

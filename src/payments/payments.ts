@@ -1,0 +1,418 @@
+import type { Logger } from 'pino';
+import type { OmiseApi } from '../omise/api.js';
+import { paginate } from '../omise/paginate.js';
+import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
+import type { KeyValueStore } from '../realtime/ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { fail, ok, type Result, type UserError } from './errors.js';
+import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
+import type { Charge, Metadata } from './model.js';
+import { IDEMPOTENCY_METADATA_KEY, mapCharge, mapCurrency, mapRefund } from './omise-mapper.js';
+import { isOmiseRejection, toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
+import type {
+  CallContext,
+  ChargePage,
+  CreateTrueMoneyChargeInput,
+  ListChargesInput,
+  PaymentsService,
+  RefundChargeInput,
+  RefundOutcome,
+  SimulateChargeOutcomeInput,
+  VoidChargeInput,
+} from './payments-service.js';
+import { QrImageCache } from './qr-image-cache.js';
+import {
+  checkCreateCharge,
+  checkIdempotencyKey,
+  checkMetadata,
+  checkRefund,
+  checkRefundAmount,
+  checkSimulatable,
+  checkVoid,
+  isChargeId,
+  remainingAmount,
+} from './rules.js';
+
+export const TRUEMONEY_QR = 'truemoney_qr';
+export const MAX_PAGE_SIZE = 100;
+/** How many recent charges a create reconciliation looks through for its handle. */
+const RECONCILE_SCAN_LIMIT = 1000;
+
+export interface PaymentsServiceDeps {
+  omise: OmiseApi;
+  /** Idempotency records (memory or Redis). */
+  kv: KeyValueStore;
+  /** `simulator` and `test` allow simulateChargeOutcome; `live` does not. */
+  mode: 'simulator' | 'test' | 'live';
+  /** How long idempotency keys are remembered (config.idempotencyTtlSeconds × 1000). */
+  idempotencyTtlMs: number;
+  /** Business clock (refund window, idempotency attempt ages); default the system clock. */
+  now?: () => Date;
+  logger?: Logger;
+  /** How many QR images to keep in memory; default 200. */
+  qrCacheSize?: number;
+  /** Tuning of the idempotency waits (tests); see IdempotencyOptions. */
+  idempotency?: Pick<IdempotencyOptions, 'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'keyPrefix'>;
+}
+
+type Write = AttemptContext['write'];
+const direct: Write = (call) => call();
+
+/**
+ * Builds the payment use cases over an Omise API (the real client or the simulator behind it).
+ *
+ * - Metadata: callers get back exactly the metadata they sent; the gateway's reconciliation handle
+ *   (`gateway_idempotency_key`, a hash, present only when an idempotencyKey was given) is stored at Omise
+ *   but stripped by the mapper, and reserved in inputs.
+ * - listCharges is newest first (`reverse_chronological`), what a reporting UI expects.
+ */
+export function createPaymentsService(deps: PaymentsServiceDeps): PaymentsService {
+  return new OmisePaymentsService(deps);
+}
+
+export class OmisePaymentsService implements PaymentsService {
+  private readonly omise: OmiseApi;
+  private readonly now: () => Date;
+  private readonly idempotency: IdempotencyService;
+  private readonly qrImages: QrImageCache;
+
+  constructor(private readonly deps: PaymentsServiceDeps) {
+    this.omise = deps.omise;
+    this.now = deps.now ?? (() => new Date());
+    this.idempotency = new IdempotencyService({
+      kv: deps.kv,
+      ttlMs: deps.idempotencyTtlMs,
+      now: this.now,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+      ...deps.idempotency,
+    });
+    this.qrImages = new QrImageCache((url) => this.omise.downloadDocument(url), deps.qrCacheSize);
+  }
+
+  // ---- create ----
+
+  async createTrueMoneyCharge(
+    input: CreateTrueMoneyChargeInput,
+    context?: CallContext,
+  ): Promise<Result<Charge>> {
+    const errors = checkCreateCharge(input);
+    if (errors.length > 0) return fail(...errors);
+    return this.system('createTrueMoneyCharge', () => {
+      const key = input.idempotencyKey;
+      if (key === null || key === undefined) return this.createCharge(input, undefined, direct);
+      return this.idempotency.run({
+        operation: 'create',
+        key,
+        scope: context?.principal ?? null,
+        input: { ...input, idempotencyKey: undefined },
+        execute: (attempt) => this.createCharge(input, attempt.handle, attempt.write),
+        reconcile: (handle, since) => this.findChargeByHandle(handle, since),
+      });
+    });
+  }
+
+  private async createCharge(
+    input: CreateTrueMoneyChargeInput,
+    handle: string | undefined,
+    write: Write,
+  ): Promise<Result<Charge>> {
+    if (input.sourceId) {
+      const sourceErrors = await this.checkSource(input.sourceId, input.amount);
+      if (sourceErrors.length > 0) return fail(...sourceErrors);
+    }
+    const metadata: Metadata = { ...(input.metadata ?? {}) };
+    if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
+    const created = await this.rejectionAsError('createCharge', () =>
+      write(() =>
+        this.omise.createCharge({
+          amount: input.amount,
+          currency: input.currency,
+          source: input.sourceId ? input.sourceId : { type: TRUEMONEY_QR },
+          ...(input.returnUri ? { return_uri: input.returnUri } : {}),
+          ...(input.description !== null && input.description !== undefined
+            ? { description: input.description }
+            : {}),
+          metadata,
+        }),
+      ),
+    );
+    return created.ok ? ok(mapCharge(created.value)) : created;
+  }
+
+  /** A client-made source must be an unused TrueMoney QR source of exactly this amount. */
+  private async checkSource(sourceId: string, amount: number): Promise<UserError[]> {
+    const found = await this.rejectionAsError('retrieveSource', () => this.omise.retrieveSource(sourceId));
+    if (!found.ok) return found.errors;
+    const source = found.value;
+    const at = ['input', 'sourceId'];
+    if (source.type !== TRUEMONEY_QR) {
+      return [
+        {
+          code: 'SOURCE_TYPE_MISMATCH',
+          message: `The source is ${source.type}, not ${TRUEMONEY_QR}`,
+          field: at,
+        },
+      ];
+    }
+    let currencyMatches: boolean;
+    try {
+      currencyMatches = mapCurrency(source.currency) === 'THB';
+    } catch {
+      currencyMatches = false;
+    }
+    if (source.amount !== amount || !currencyMatches) {
+      return [
+        {
+          code: 'SOURCE_AMOUNT_MISMATCH',
+          message: 'amount and currency must equal the source amount and currency',
+          field: ['input', 'amount'],
+        },
+      ];
+    }
+    if (source.charge_status !== 'unknown') {
+      return [
+        { code: 'SOURCE_ALREADY_USED', message: 'The source was already used for a charge', field: at },
+      ];
+    }
+    return [];
+  }
+
+  private async findChargeByHandle(handle: string, since: Date): Promise<Result<Charge> | undefined> {
+    let scanned = 0;
+    for await (const charge of paginate((p) => this.omise.listCharges(p), {
+      from: since,
+      order: 'reverse_chronological',
+    })) {
+      if (hasHandle(charge, handle)) return ok(mapCharge(charge));
+      if (++scanned >= RECONCILE_SCAN_LIMIT) break;
+    }
+    return undefined;
+  }
+
+  // ---- read ----
+
+  async getCharge(id: string): Promise<Charge | null> {
+    if (!isChargeId(id)) return null;
+    return this.system('getCharge', async () => {
+      const found = await this.rejectionAsError('retrieveCharge', () => this.omise.retrieveCharge(id));
+      return found.ok ? mapCharge(found.value) : null;
+    });
+  }
+
+  async listCharges(input: ListChargesInput): Promise<Result<ChargePage>> {
+    const errors: UserError[] = [];
+    if (!Number.isSafeInteger(input.first) || input.first < 1 || input.first > MAX_PAGE_SIZE) {
+      errors.push({
+        code: 'INVALID_PAGINATION',
+        message: `first must be between 1 and ${MAX_PAGE_SIZE}`,
+        field: ['first'],
+      });
+    }
+    let offset = 0;
+    if (input.after !== null && input.after !== undefined) {
+      const decoded = decodeCursor(input.after);
+      if (decoded === undefined) {
+        errors.push({
+          code: 'INVALID_PAGINATION',
+          message: 'after is not a cursor of this list',
+          field: ['after'],
+        });
+      } else offset = decoded;
+    }
+    for (const name of ['from', 'to'] as const) {
+      const date = input[name];
+      if (date && Number.isNaN(date.getTime())) {
+        errors.push({ code: 'INVALID_PAGINATION', message: `${name} is not a valid date`, field: [name] });
+      }
+    }
+    if (input.from && input.to && input.from.getTime() > input.to.getTime()) {
+      errors.push({ code: 'INVALID_PAGINATION', message: 'from must not be after to', field: ['from'] });
+    }
+    if (errors.length > 0) return fail(...errors);
+
+    return this.system('listCharges', async () => {
+      const page = await this.omise.listCharges({
+        limit: input.first,
+        offset,
+        order: 'reverse_chronological',
+        ...(input.from ? { from: input.from } : {}),
+        ...(input.to ? { to: input.to } : {}),
+      });
+      const edges = page.data.map((charge, i) => ({
+        cursor: encodeCursor(offset + i + 1),
+        node: mapCharge(charge),
+      }));
+      return ok({
+        edges,
+        pageInfo: {
+          hasNextPage: offset + page.data.length < page.total,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+        totalCount: page.total,
+      });
+    });
+  }
+
+  // ---- refund and void ----
+
+  async refundCharge(input: RefundChargeInput, context?: CallContext): Promise<Result<RefundOutcome>> {
+    const errors = [
+      ...checkChargeIdShape(input.chargeId),
+      ...checkRefundAmount(input.amount),
+      ...checkMetadata(input.metadata),
+      ...checkIdempotencyKey(input.idempotencyKey),
+    ];
+    if (errors.length > 0) return fail(...errors);
+    return this.system('refundCharge', () =>
+      this.idempotently('refund', input, context, (handle, write) =>
+        this.refund(input.chargeId, handle, write, (charge) => {
+          const amount = input.amount ?? remainingAmount(charge);
+          const ruleErrors = checkRefund(charge, amount, this.now());
+          return ruleErrors.length > 0 ? ruleErrors : { amount, metadata: input.metadata ?? {}, void: false };
+        }),
+      ),
+    );
+  }
+
+  async voidCharge(input: VoidChargeInput, context?: CallContext): Promise<Result<RefundOutcome>> {
+    const errors = [...checkChargeIdShape(input.chargeId), ...checkIdempotencyKey(input.idempotencyKey)];
+    if (errors.length > 0) return fail(...errors);
+    return this.system('voidCharge', () =>
+      this.idempotently('void', input, context, (handle, write) =>
+        this.refund(input.chargeId, handle, write, (charge) => {
+          const ruleErrors = checkVoid(charge);
+          // A void gives back the whole remaining amount (the full amount: nothing was refunded yet).
+          return ruleErrors.length > 0
+            ? ruleErrors
+            : { amount: remainingAmount(charge), metadata: {}, void: true };
+        }),
+      ),
+    );
+  }
+
+  private idempotently(
+    operation: 'refund' | 'void',
+    input: RefundChargeInput | VoidChargeInput,
+    context: CallContext | undefined,
+    run: (handle: string | undefined, write: Write) => Promise<Result<RefundOutcome>>,
+  ): Promise<Result<RefundOutcome>> {
+    const key = input.idempotencyKey;
+    if (key === null || key === undefined) return run(undefined, direct);
+    return this.idempotency.run({
+      operation,
+      key,
+      scope: context?.principal ?? null,
+      input: { ...input, idempotencyKey: undefined },
+      execute: (attempt) => run(attempt.handle, attempt.write),
+      reconcile: (handle) => this.findRefundByHandle(input.chargeId, handle),
+    });
+  }
+
+  /** Reads the charge, applies `decide`, creates the refund, and re-reads the charge. */
+  private async refund(
+    chargeId: string,
+    handle: string | undefined,
+    write: Write,
+    decide: (charge: Charge) => UserError[] | { amount: number; metadata: Metadata; void: boolean },
+  ): Promise<Result<RefundOutcome>> {
+    const found = await this.rejectionAsError('retrieveCharge', () => this.omise.retrieveCharge(chargeId));
+    if (!found.ok) return found;
+    const decision = decide(mapCharge(found.value));
+    if (Array.isArray(decision)) return fail(...decision);
+    const metadata: Metadata = { ...decision.metadata };
+    if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
+    const operation: OmiseOperation = decision.void ? 'void' : 'refund';
+    const created = await this.rejectionAsError(operation, () =>
+      write(() =>
+        this.omise.createRefund(chargeId, {
+          amount: decision.amount,
+          metadata,
+          ...(decision.void ? { void: true } : {}),
+        }),
+      ),
+    );
+    if (!created.ok) return created;
+    return ok(await this.outcome(created.value));
+  }
+
+  private async outcome(refund: OmiseRefund): Promise<RefundOutcome> {
+    // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list).
+    const charge = await this.omise.retrieveCharge(refund.charge);
+    return { refund: mapRefund(refund), charge: mapCharge(charge) };
+  }
+
+  private async findRefundByHandle(
+    chargeId: string,
+    handle: string,
+  ): Promise<Result<RefundOutcome> | undefined> {
+    // A charge has at most 15 refunds: one page holds them all.
+    const page = await this.omise.listRefunds(chargeId, { limit: 100 });
+    const refund = page.data.find((r) => hasHandle(r, handle));
+    return refund ? ok(await this.outcome(refund)) : undefined;
+  }
+
+  // ---- test mode ----
+
+  async simulateChargeOutcome(input: SimulateChargeOutcomeInput): Promise<Result<Charge>> {
+    if (this.deps.mode === 'live') {
+      return fail({
+        code: 'NOT_TEST_MODE',
+        message: 'simulateChargeOutcome works only with test keys or the simulator',
+      });
+    }
+    const idErrors = checkChargeIdShape(input.chargeId);
+    if (idErrors.length > 0) return fail(...idErrors);
+    return this.system('simulateChargeOutcome', async () => {
+      const found = await this.rejectionAsError('retrieveCharge', () =>
+        this.omise.retrieveCharge(input.chargeId),
+      );
+      if (!found.ok) return found;
+      const errors = checkSimulatable(mapCharge(found.value));
+      if (errors.length > 0) return fail(...errors);
+      const marked = await this.rejectionAsError('simulate', () =>
+        input.outcome === 'SUCCESSFUL'
+          ? this.omise.markChargeAsPaid(input.chargeId)
+          : this.omise.markChargeAsFailed(input.chargeId),
+      );
+      return marked.ok ? ok(mapCharge(marked.value)) : marked;
+    });
+  }
+
+  async getQrImage(imageUrl: string): Promise<Uint8Array> {
+    return this.system('getQrImage', () => this.qrImages.get(imageUrl));
+  }
+
+  // ---- helpers ----
+
+  /** Runs an Omise call; a 4xx rejection becomes a failed Result, anything else is rethrown as is. */
+  private async rejectionAsError<T>(operation: OmiseOperation, call: () => Promise<T>): Promise<Result<T>> {
+    try {
+      return ok(await call());
+    } catch (err) {
+      if (isOmiseRejection(err)) return fail(userErrorFromOmise(err, operation));
+      throw err;
+    }
+  }
+
+  /** Turns whatever a use case throws into the gateway's system errors, logging the cause. */
+  private async system<T>(useCase: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const translated = toSystemError(err);
+      this.deps.logger?.warn({ useCase, err }, `payments: ${useCase} failed: ${translated.message}`);
+      throw translated;
+    }
+  }
+}
+
+function checkChargeIdShape(chargeId: string): UserError[] {
+  return isChargeId(chargeId)
+    ? []
+    : [{ code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: ['input', 'chargeId'] }];
+}
+
+function hasHandle(object: OmiseCharge | OmiseRefund, handle: string): boolean {
+  const metadata = object.metadata as Record<string, unknown> | null | undefined;
+  return metadata?.[IDEMPOTENCY_METADATA_KEY] === handle;
+}

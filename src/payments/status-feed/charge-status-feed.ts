@@ -1,0 +1,230 @@
+import type { Logger } from 'pino';
+import type { PubSub, TopicSubscription } from '../../realtime/ports.js';
+import type { Charge } from '../model.js';
+import {
+  chargeStatusEventOf,
+  chargeStatusTopic,
+  fromChargeStatusMessage,
+  statusRank,
+  type ChargeStatusEvent,
+} from './charge-status-event.js';
+import { ChargeNotFoundError } from './errors.js';
+import type { ReconciliationPoller } from './reconciliation-poller.js';
+
+export interface ChargeStatusFeedOptions {
+  pubsub: PubSub<unknown>;
+  /** The charge's current state from Omise; null when Omise does not know it. */
+  loadCharge: (chargeId: string) => Promise<Charge | null>;
+  /** Polls pending charges while they have subscribers here; omit to rely on webhooks alone. */
+  poller?: ReconciliationPoller;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The `chargeStatus` subscription. A subscriber gets the charge's current state first, then every
+ * change of status, and the iteration completes right after a terminal status. Because the current
+ * state always comes first, a message missed while disconnected does no harm: subscribing again
+ * yields the outcome.
+ */
+export class ChargeStatusFeed {
+  private readonly now: () => number;
+  private readonly open = new Set<ChargeStatusIterator>();
+
+  constructor(private readonly options: ChargeStatusFeedOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Subscribes to the topic FIRST, then reads the current state, so that a change published in
+   * between is not lost (it arrives on the topic; the rank filter drops it if the read already had it).
+   * Rejects with ChargeNotFoundError for an unknown charge, and with the loader's error (e.g.
+   * UpstreamUnavailableError) when the state cannot be read; nothing stays subscribed then.
+   */
+  async subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
+    const subscription = await this.options.pubsub.subscribe(chargeStatusTopic(chargeId));
+    let charge: Charge | null;
+    try {
+      charge = await this.options.loadCharge(chargeId);
+    } catch (error) {
+      await subscription.close();
+      throw error;
+    }
+    if (charge === null) {
+      await subscription.close();
+      throw new ChargeNotFoundError(chargeId);
+    }
+    const current = chargeStatusEventOf(charge, new Date(this.now()));
+    const iterator = new ChargeStatusIterator(current, subscription, this.options.logger, () =>
+      this.open.delete(iterator),
+    );
+    this.open.add(iterator);
+    if (!current.terminal && this.options.poller) {
+      iterator.setUnwatch(
+        this.options.poller.watch(chargeId, (polled) =>
+          iterator.offer(chargeStatusEventOf(polled, new Date(this.now()))),
+        ),
+      );
+    }
+    iterator.start();
+    return iterator;
+  }
+
+  /** Subscriptions currently open on this instance. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Ends every open subscription (shutdown): each completes, as if the client had left. */
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map((iterator) => iterator.return()));
+  }
+}
+
+/**
+ * Merges the topic and the poller into one ordered, forward-only stream for one subscriber. Written by
+ * hand rather than as an async generator: a generator's return() waits for a pending next() (i.e. for
+ * the next message, possibly never), whereas this one's return() unsubscribes at once.
+ */
+class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
+  private readonly queue: ChargeStatusEvent[] = [];
+  private waiting: ((result: IteratorResult<ChargeStatusEvent>) => void) | undefined;
+  private lastRank: number;
+  /** No more events will be queued (terminal status queued, topic ended, or closed). */
+  private ended = false;
+  private finished = false;
+  private unwatch: (() => void) | undefined;
+  private released: Promise<void> | undefined;
+
+  constructor(
+    current: ChargeStatusEvent,
+    private readonly subscription: TopicSubscription<unknown>,
+    private readonly logger: Logger,
+    private readonly onFinish: () => void,
+  ) {
+    this.lastRank = statusRank(current.status);
+    this.queue.push(current);
+    if (current.terminal) this.ended = true;
+  }
+
+  setUnwatch(unwatch: () => void): void {
+    this.unwatch = unwatch;
+  }
+
+  /** Starts reading the topic (or releases it at once when the current state is already terminal). */
+  start(): void {
+    if (this.ended) {
+      void this.release();
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Queues an event if it moves this subscriber forward; anything else is stale or a duplicate. */
+  offer(event: ChargeStatusEvent): void {
+    if (this.ended) return;
+    const rank = statusRank(event.status);
+    if (rank <= this.lastRank) return;
+    this.lastRank = rank;
+    if (event.terminal) {
+      this.ended = true;
+      // The terminal event is queued; the topic and the poller are no longer needed.
+      void this.release();
+    }
+    this.deliver(event);
+  }
+
+  async next(): Promise<IteratorResult<ChargeStatusEvent>> {
+    const event = this.queue.shift();
+    if (event) return { value: event, done: false };
+    if (this.ended) {
+      await this.finish();
+      return { value: undefined, done: true };
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  async return(): Promise<IteratorResult<ChargeStatusEvent>> {
+    this.ended = true;
+    this.queue.length = 0;
+    await this.finish();
+    return { value: undefined, done: true };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ChargeStatusEvent>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ChargeStatusEvent> {
+    return this;
+  }
+
+  private deliver(event: ChargeStatusEvent): void {
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = undefined;
+      waiting({ value: event, done: false });
+    } else {
+      this.queue.push(event);
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const message of this.subscription) {
+        if (this.ended) break;
+        let event: ChargeStatusEvent;
+        try {
+          event = fromChargeStatusMessage(message);
+        } catch (error) {
+          this.logger.warn({ err: error }, 'dropped an unreadable charge status message');
+          continue;
+        }
+        this.offer(event);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'charge status topic failed');
+    }
+    // The topic ended (broker shutdown) or failed: complete. A client that sees completion without a
+    // terminal status subscribes again and gets the current state first.
+    if (!this.ended) {
+      this.ended = true;
+      void this.release();
+    }
+    this.wakeIfDone();
+  }
+
+  private wakeIfDone(): void {
+    if (this.ended && this.queue.length === 0 && this.waiting) {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      void this.finish().then(() => waiting({ value: undefined, done: true }));
+    }
+  }
+
+  /** Unsubscribes from the topic and leaves the poll loop; safe to call more than once. */
+  private release(): Promise<void> {
+    this.released ??= (async () => {
+      this.unwatch?.();
+      this.unwatch = undefined;
+      try {
+        await this.subscription.close();
+      } catch (error) {
+        this.logger.warn({ err: error }, 'could not close a charge status subscription');
+      }
+    })();
+    return this.released;
+  }
+
+  private async finish(): Promise<void> {
+    await this.release();
+    if (!this.finished) {
+      this.finished = true;
+      this.onFinish();
+    }
+    this.wakeIfDone();
+  }
+}
