@@ -92,6 +92,7 @@ export class OmiseHttp {
   readonly #documents: KyInstance;
   /** Built once; held privately so that neither inspect() nor JSON.stringify() can reach it. */
   readonly #authorization: Record<'secret' | 'public', string>;
+  readonly #secretForms: string[];
 
   constructor(options: OmiseHttpOptions) {
     this.#options = options;
@@ -114,14 +115,23 @@ export class OmiseHttp {
       secret: basic(options.secretKey),
       public: basic(options.publicKey ?? options.secretKey),
     };
+    this.#secretForms = [options.secretKey, options.publicKey]
+      .filter((key): key is string => Boolean(key))
+      .flatMap((key) => {
+        const bare = key.replace(/^[sp]key_(test_)?/, '');
+        const base64 = Buffer.from(`${key}:`).toString('base64');
+        // Longest first, so that a key is replaced whole before its bare part is looked for.
+        return [base64, base64.replace(/=+$/, ''), key, ...(bare.length >= 8 ? [bare] : [])];
+      });
   }
 
-  /** Removes the keys from text that came from elsewhere (an error message, a path) before it is kept. */
+  /**
+   * Removes the keys from text that came from elsewhere (an error message, a path) before it is kept:
+   * the keys as they are, without their `skey_test_` prefix, and as the Basic credentials on the wire.
+   */
   redact(text: string): string {
     let result = text;
-    for (const key of [this.#options.secretKey, this.#options.publicKey]) {
-      if (key) result = result.split(key).join(REDACTED);
-    }
+    for (const secret of this.#secretForms) result = result.split(secret).join(REDACTED);
     return result;
   }
 
@@ -255,7 +265,7 @@ export class OmiseHttp {
         body.status,
         errorBody.code,
         this.redact(errorBody.message),
-        errorBody.location || undefined,
+        errorBody.location ? this.redact(errorBody.location) : undefined,
         call.method,
         path,
         retryAfterSeconds,
