@@ -34,7 +34,7 @@ export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): 
       if (about('amount')) {
         return operation === 'refund'
           ? {
-              code: about('exceed') || about('greater') ? 'REFUND_EXCEEDS_REMAINING' : 'INVALID_AMOUNT',
+              code: about('exceed') ? 'REFUND_EXCEEDS_REMAINING' : 'INVALID_AMOUNT',
               message,
               field: input('amount'),
             }

@@ -1,0 +1,252 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../../src/omise/errors.js';
+import { fail, ok, UpstreamUnavailableError, type Result } from '../../src/payments/errors.js';
+import {
+  canonicalJson,
+  decodeValue,
+  encode,
+  fingerprintOf,
+  IdempotencyService,
+  type AttemptContext,
+  type IdempotentRequest,
+} from '../../src/payments/idempotency.js';
+import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
+
+interface Value {
+  id: string;
+  at: Date;
+}
+
+const stores: MemoryKeyValueStore[] = [];
+afterEach(() => stores.splice(0).forEach((s) => s.close()));
+
+function setup(options: { maxWaitMs?: number } = {}) {
+  const kv = new MemoryKeyValueStore();
+  stores.push(kv);
+  let nowMs = Date.parse('2026-01-01T00:00:00Z');
+  const service = new IdempotencyService({
+    kv,
+    ttlMs: 24 * 3600_000,
+    now: () => new Date(nowMs),
+    settleMs: 60_000,
+    staleAfterMs: 120_000,
+    ...options,
+  });
+  return { kv, service, advance: (ms: number) => (nowMs += ms) };
+}
+
+/** A fake Omise write: counts calls; its behaviour per call is scripted. */
+function operation(script: ((ctx: AttemptContext, n: number) => Promise<Result<Value>>)[] = []) {
+  let calls = 0;
+  const reconciled: string[] = [];
+  let found: Result<Value> | undefined;
+  const request = (input: unknown, key = 'key-1', scope?: string): IdempotentRequest<Value> => ({
+    operation: 'create',
+    key,
+    scope: scope ?? null,
+    input,
+    execute: (ctx) => {
+      calls++;
+      const step =
+        script[calls - 1] ??
+        ((c: AttemptContext) => c.write(async () => ok({ id: `obj_${calls}`, at: new Date(calls * 1000) })));
+      return step(ctx, calls);
+    },
+    reconcile: async (handle) => {
+      reconciled.push(handle);
+      return found;
+    },
+  });
+  return {
+    request,
+    calls: () => calls,
+    reconciled,
+    setFound: (r: Result<Value>) => (found = r),
+  };
+}
+
+describe('IdempotencyService', () => {
+  it('replays the first result (Dates revived) without a second call', async () => {
+    const { service } = setup();
+    const op = operation();
+    const first = await service.run(op.request({ amount: 1 }));
+    const second = await service.run(op.request({ amount: 1 }));
+    expect(op.calls()).toBe(1);
+    expect(second).toEqual(first);
+    expect(second.ok && second.value.at).toBeInstanceOf(Date);
+  });
+
+  it('refuses the same key with another input, but not in another scope or operation', async () => {
+    const { service } = setup();
+    const op = operation();
+    await service.run(op.request({ amount: 1 }));
+    const reused = await service.run(op.request({ amount: 2 }));
+    expect(reused).toEqual({
+      ok: false,
+      errors: [expect.objectContaining({ code: 'IDEMPOTENCY_KEY_REUSED' })],
+    });
+    expect((await service.run(op.request({ amount: 2 }, 'key-1', 'other-client'))).ok).toBe(true);
+    expect(op.calls()).toBe(2);
+    expect(service.handleFor('create', 'k')).not.toBe(service.handleFor('refund', 'k'));
+    expect(service.handleFor('create', 'k', 'a')).not.toBe(service.handleFor('create', 'k', 'b'));
+  });
+
+  it('20 concurrent identical calls make exactly one underlying call and all get its result', async () => {
+    const { service } = setup();
+    const op = operation([
+      (ctx) =>
+        ctx.write(
+          () => new Promise((resolve) => setImmediate(() => resolve(ok({ id: 'only', at: new Date(0) })))),
+        ),
+    ]);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => service.run(op.request({ amount: 1 }))),
+    );
+    expect(op.calls()).toBe(1);
+    for (const r of results) expect(r).toEqual(ok({ id: 'only', at: new Date(0) }));
+  });
+
+  it('a duplicate gives up with IDEMPOTENCY_REQUEST_IN_PROGRESS when the first runs too long', async () => {
+    const { service } = setup({ maxWaitMs: 50 });
+    let release!: () => void;
+    const op = operation([
+      (ctx) =>
+        ctx.write(
+          () => new Promise((resolve) => (release = () => resolve(ok({ id: 'slow', at: new Date(0) })))),
+        ),
+    ]);
+    const first = service.run(op.request({ amount: 1 }));
+    const second = await service.run(op.request({ amount: 1 }));
+    expect(second).toEqual({
+      ok: false,
+      errors: [expect.objectContaining({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' })],
+    });
+    release();
+    expect((await first).ok).toBe(true);
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(await first);
+  });
+
+  it('records business failures: a replay gets the same userErrors', async () => {
+    const { service } = setup();
+    const op = operation([async () => fail({ code: 'CHARGE_NOT_REFUNDABLE', message: 'no' })]);
+    const first = await service.run(op.request({ amount: 1 }));
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(first);
+    expect(op.calls()).toBe(1);
+  });
+
+  it('releases the key when nothing reached Omise (failure before the write, or connection refused)', async () => {
+    const { service } = setup();
+    const op = operation([
+      async () => {
+        throw new OmiseTimeoutError('GET', '/charges/x', 10); // a read before the write
+      },
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseNetworkError('POST', '/charges', 'ECONNREFUSED', false);
+        }),
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseError(429, 'too_many_requests', 'slow down', undefined, 'POST', '/charges');
+        }),
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseTimeoutError);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseNetworkError);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError);
+    expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
+    expect(op.calls()).toBe(4);
+    expect(op.reconciled).toEqual([]);
+  });
+
+  it('after a timeout of the write, a retry reconciles and returns what Omise has, without executing again', async () => {
+    const { service } = setup();
+    const op = operation([
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseTimeoutError('POST', '/charges', 10);
+        }),
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseTimeoutError);
+    op.setFound(ok({ id: 'made_anyway', at: new Date(5) }));
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(ok({ id: 'made_anyway', at: new Date(5) }));
+    expect(op.calls()).toBe(1);
+    expect(op.reconciled).toEqual([service.handleFor('create', 'key-1')]);
+    // ... and it is now recorded.
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(ok({ id: 'made_anyway', at: new Date(5) }));
+    expect(op.reconciled).toHaveLength(1);
+  });
+
+  it('after a timeout with nothing found, waits for the request to settle before executing again', async () => {
+    const { service, advance } = setup();
+    const op = operation([
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseTimeoutError('POST', '/charges', 10);
+        }),
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseTimeoutError);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(op.calls()).toBe(1);
+    advance(61_000);
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(ok({ id: 'obj_2', at: new Date(2000) }));
+    expect(op.reconciled).toHaveLength(2);
+    // Another input with the key is still refused while uncertain/done.
+    expect((await service.run(op.request({ amount: 9 }))).ok).toBe(false);
+  });
+
+  it('after a 5xx (Omise answered) with nothing found, executes again at once', async () => {
+    const { service } = setup();
+    const op = operation([
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseError(503, 'service_unavailable', 'down', undefined, 'POST', '/charges');
+        }),
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError);
+    expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
+    expect(op.calls()).toBe(2);
+    expect(op.reconciled).toHaveLength(1);
+  });
+
+  it('when the write succeeded but a later step failed, the retry finds the object', async () => {
+    const { service } = setup();
+    const op = operation([
+      async (ctx) => {
+        await ctx.write(async () => 'created');
+        throw new OmiseNetworkError('GET', '/charges/x', 'ECONNREFUSED', false); // the re-read
+      },
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseNetworkError);
+    op.setFound(ok({ id: 'the_refund', at: new Date(1) }));
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(ok({ id: 'the_refund', at: new Date(1) }));
+    expect(op.calls()).toBe(1);
+  });
+
+  it('takes over an attempt whose process died (stale pending) by reconciling', async () => {
+    const { service, advance } = setup({ maxWaitMs: 0 });
+    const op = operation([() => new Promise(() => {})]); // never settles: a crashed owner
+    void service.run(op.request({ amount: 1 }));
+    await new Promise((r) => setImmediate(r));
+    advance(121_000);
+    op.setFound(ok({ id: 'from_dead_attempt', at: new Date(1) }));
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(
+      ok({ id: 'from_dead_attempt', at: new Date(1) }),
+    );
+    expect(op.calls()).toBe(1);
+  });
+});
+
+describe('fingerprints and stored values', () => {
+  it('canonicalise key order, null/undefined members and Dates', () => {
+    expect(fingerprintOf({ a: 1, b: { c: 2, d: null } })).toBe(
+      fingerprintOf({ b: { c: 2 }, a: 1, e: undefined }),
+    );
+    expect(fingerprintOf({ a: 1 })).not.toBe(fingerprintOf({ a: 2 }));
+    expect(fingerprintOf({ a: [1, 2] })).not.toBe(fingerprintOf({ a: [2, 1] }));
+    expect(canonicalJson({ d: new Date('2026-01-01T00:00:00Z') })).toBe('{"d":"2026-01-01T00:00:00.000Z"}');
+  });
+
+  it('round-trip Dates, nested and in arrays', () => {
+    const value = { at: new Date(1), list: [{ at: new Date(2) }], meta: { s: '2026-01-01T00:00:00Z' } };
+    expect(decodeValue(encode(value))).toEqual(value);
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import { OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../../src/omise/errors.js';
+import type { OmiseErrorBody } from '../../src/omise/types.js';
+import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../src/payments/errors.js';
+import {
+  isOmiseRejection,
+  mayHaveBeenProcessed,
+  mayStillBeInFlight,
+  toSystemError,
+  userErrorFromOmise,
+} from '../../src/payments/omise-errors.js';
+import { fixture, recordedBody } from './fixtures.js';
+
+/** An OmiseError as the client builds it from a recorded error body. */
+function fromRecording(path: string, method = 'POST', apiPath = '/charges'): OmiseError {
+  const { status, body } = recordedBody<OmiseErrorBody>(path);
+  return new OmiseError(status, body.code, body.message, body.location, method, apiPath);
+}
+
+describe('userErrorFromOmise', () => {
+  it('maps a recorded invalid_charge about the amount to AMOUNT_OUT_OF_RANGE with Omise’s message', () => {
+    const err = fromRecording('elixir-2017/create_charge_with_invalid_amount.json');
+    expect(isOmiseRejection(err)).toBe(true);
+    expect(userErrorFromOmise(err, 'createCharge')).toEqual({
+      code: 'AMOUNT_OUT_OF_RANGE',
+      message: 'amount must be greater than or equal to 2000 (thb subunits)',
+      field: ['input', 'amount'],
+    });
+  });
+
+  it('maps recorded bad_request answers: currency → UNSUPPORTED_CURRENCY, others → OMISE_REJECTED', () => {
+    const currency = fromRecording(
+      'elixir-2017/create_source_with_invalid_currency.json',
+      'POST',
+      '/sources',
+    );
+    expect(userErrorFromOmise(currency, 'createCharge').code).toBe('UNSUPPORTED_CURRENCY');
+    const type = fromRecording('elixir-2017/create_source_with_invalid_type.json', 'POST', '/sources');
+    expect(userErrorFromOmise(type, 'createCharge')).toEqual({
+      code: 'OMISE_REJECTED',
+      message: 'type is currently not supported',
+    });
+  });
+
+  it('maps 404 to CHARGE_NOT_FOUND or SOURCE_NOT_FOUND by operation (recorded not_found body)', () => {
+    const body = fixture<OmiseErrorBody>('go/charge-not-found.json');
+    const err = new OmiseError(404, body.code, body.message, body.location, 'GET', '/charges/x');
+    expect(userErrorFromOmise(err, 'retrieveCharge').code).toBe('CHARGE_NOT_FOUND');
+    expect(userErrorFromOmise(err, 'refund').code).toBe('CHARGE_NOT_FOUND');
+    expect(userErrorFromOmise(err, 'retrieveSource').code).toBe('SOURCE_NOT_FOUND');
+  });
+
+  it('maps refund and void failures', () => {
+    const e = (code: string, message: string) =>
+      new OmiseError(400, code, message, undefined, 'POST', '/charges/x/refunds');
+    expect(userErrorFromOmise(e('failed_void', 'charge cannot be voided'), 'void').code).toBe(
+      'CHARGE_NOT_VOIDABLE',
+    );
+    expect(userErrorFromOmise(e('failed_refund', 'charge cannot be refunded'), 'refund').code).toBe(
+      'CHARGE_NOT_REFUNDABLE',
+    );
+    expect(
+      userErrorFromOmise(e('failed_refund', 'amount exceeds the refundable amount'), 'refund').code,
+    ).toBe('REFUND_EXCEEDS_REMAINING');
+    expect(userErrorFromOmise(e('invalid_amount', 'amount must be greater than 0'), 'refund').code).toBe(
+      'INVALID_AMOUNT',
+    );
+    expect(userErrorFromOmise(e('expired_charge', 'charge expired'), 'simulate').code).toBe(
+      'CHARGE_NOT_PENDING',
+    );
+  });
+
+  it('does not treat 401/403 or 429 as the caller’s fault', () => {
+    const auth = new OmiseError(
+      401,
+      'authentication_failure',
+      'authentication failed',
+      undefined,
+      'GET',
+      '/charges',
+    );
+    expect(isOmiseRejection(auth)).toBe(false);
+    expect(toSystemError(auth)).toBeInstanceOf(UpstreamUnavailableError);
+    const limited = new OmiseError(429, 'too_many_requests', 'slow down', undefined, 'GET', '/charges', 7);
+    expect(isOmiseRejection(limited)).toBe(false);
+    const translated = toSystemError(limited);
+    expect(translated).toBeInstanceOf(UpstreamRateLimitedError);
+    expect((translated as UpstreamRateLimitedError).retryAfterSeconds).toBe(7);
+  });
+});
+
+describe('toSystemError and write classification', () => {
+  it('5xx, network and timeout → UpstreamUnavailableError with a safe message', () => {
+    const errors = [
+      new OmiseError(503, 'service_unavailable', 'maintenance', undefined, 'POST', '/charges'),
+      new OmiseNetworkError('POST', '/charges', 'ECONNRESET', true),
+      new OmiseTimeoutError('POST', '/charges', 10_000),
+    ];
+    for (const err of errors) {
+      const translated = toSystemError(err);
+      expect(translated).toBeInstanceOf(UpstreamUnavailableError);
+      expect(translated.message).not.toMatch(/charges|ECONN|maintenance/);
+    }
+  });
+
+  it('classifies whether a failed write may have been processed or still be in flight', () => {
+    expect(mayHaveBeenProcessed(new OmiseTimeoutError('POST', '/charges', 1))).toBe(true);
+    expect(mayHaveBeenProcessed(new OmiseNetworkError('POST', '/charges', 'ECONNRESET', true))).toBe(true);
+    expect(mayHaveBeenProcessed(new OmiseNetworkError('POST', '/charges', 'ECONNREFUSED', false))).toBe(
+      false,
+    );
+    expect(
+      mayHaveBeenProcessed(new OmiseError(500, 'internal_error', 'x', undefined, 'POST', '/charges')),
+    ).toBe(true);
+    expect(
+      mayHaveBeenProcessed(new OmiseError(429, 'too_many_requests', 'x', undefined, 'POST', '/charges')),
+    ).toBe(false);
+    expect(
+      mayHaveBeenProcessed(new OmiseError(400, 'invalid_charge', 'x', undefined, 'POST', '/charges')),
+    ).toBe(false);
+    expect(mayStillBeInFlight(new OmiseTimeoutError('POST', '/charges', 1))).toBe(true);
+    expect(
+      mayStillBeInFlight(new OmiseError(500, 'internal_error', 'x', undefined, 'POST', '/charges')),
+    ).toBe(false);
+  });
+});
