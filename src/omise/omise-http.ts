@@ -105,6 +105,9 @@ export class OmiseHttp {
     };
     this.#api = ky.create({
       ...common,
+      // Omise does not redirect API calls: a 3xx (a proxy, a wrong base URL) is reported, not followed
+      // with our credentials to wherever it points.
+      redirect: 'manual',
       prefixUrl: options.baseUrl,
       headers: { ...common.headers, 'omise-version': options.apiVersion },
     });

@@ -146,6 +146,18 @@ describe('requests', () => {
     expect(server.requests[0]?.headers['omise-version']).toBeUndefined();
   });
 
+  it('does not follow a redirect with the credentials', async () => {
+    const elsewhere = await serve((_req, res) => sendJson(res, 200, chargeBody()));
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: `${elsewhere.url}/charges/chrg_x` });
+      res.end();
+    });
+    const error = await rejection(clientFor(server.url).client.retrieveCharge('chrg_x'));
+    expect(error).toBeInstanceOf(OmiseError);
+    expect([(error as OmiseError).status, (error as OmiseError).code]).toEqual([302, 'unexpected_response']);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
   it('refuses a download_uri that is not http(s)', async () => {
     const error = await rejection(
       clientFor('http://127.0.0.1:1').client.downloadDocument('file:///etc/passwd'),
