@@ -28,6 +28,12 @@ export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): 
       ? { code: 'SOURCE_NOT_FOUND', message: 'No such source', field: input('sourceId') }
       : { code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: input('chargeId') };
   }
+  if (
+    operation === 'simulate' &&
+    (err.code === 'invalid_charge' || err.code === 'expired_charge' || err.code.startsWith('failed_'))
+  ) {
+    return { code: 'CHARGE_NOT_PENDING', message, field: input('chargeId') };
+  }
   switch (err.code) {
     case 'invalid_charge':
     case 'invalid_amount':
@@ -46,21 +52,21 @@ export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): 
       }
       break;
     case 'failed_refund':
-      if (about('exceed')) return { code: 'REFUND_EXCEEDS_REMAINING', message, field: input('amount') };
+      if (about('exceed') || about('left to refund')) {
+        return { code: 'REFUND_EXCEEDS_REMAINING', message, field: input('amount') };
+      }
+      if (about('30 days')) return { code: 'REFUND_WINDOW_EXPIRED', message, field: input('chargeId') };
+      if (about('times') || about('too many'))
+        return { code: 'TOO_MANY_REFUNDS', message, field: input('chargeId') };
       return { code: 'CHARGE_NOT_REFUNDABLE', message, field: input('chargeId') };
     case 'failed_void':
       return { code: 'CHARGE_NOT_VOIDABLE', message, field: input('chargeId') };
-    case 'expired_charge':
-      if (operation === 'simulate') return { code: 'CHARGE_NOT_PENDING', message, field: input('chargeId') };
-      break;
     case 'used_token':
+    case 'used_source':
       return { code: 'SOURCE_ALREADY_USED', message, field: input('sourceId') };
     case 'bad_request':
       if (about('currency')) return { code: 'UNSUPPORTED_CURRENCY', message, field: input('currency') };
       break;
-  }
-  if (operation === 'simulate' && err.code.startsWith('failed_')) {
-    return { code: 'CHARGE_NOT_PENDING', message, field: input('chargeId') };
   }
   return { code: 'OMISE_REJECTED', message };
 }
