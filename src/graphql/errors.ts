@@ -1,0 +1,69 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../payments/errors.js';
+
+/** `extensions.code` values of GraphQL errors this gateway produces itself. */
+export const GatewayErrorCode = {
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+} as const;
+
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+/** How an error is reported: passed through as is, translated from a known system failure, or masked. */
+export type ErrorClass = 'graphql' | 'upstream' | 'internal';
+
+export function classifyError(error: unknown): ErrorClass {
+  const original = unwrapResolverError(error);
+  if (original instanceof UpstreamUnavailableError || original instanceof UpstreamRateLimitedError) {
+    return 'upstream';
+  }
+  // A GraphQLError that is not wrapping something else was made on purpose (parse, validation,
+  // variable coercion, BAD_USER_INPUT from a resolver...): its message is meant for the client.
+  return original instanceof GraphQLError ? 'graphql' : 'internal';
+}
+
+/**
+ * Apollo's `formatError`: the only place errors leave the gateway. Known system failures get their
+ * stable code; anything unforeseen becomes "Internal server error" (the real error is logged with the
+ * request id, which the error-reporting plugin adds to the response).
+ */
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const base = { locations: formatted.locations, path: formatted.path };
+  if (original instanceof UpstreamRateLimitedError) {
+    return {
+      ...base,
+      message: 'Omise is rate limiting the gateway; retry later.',
+      extensions: {
+        code: GatewayErrorCode.RATE_LIMITED,
+        ...(original.retryAfterSeconds !== undefined && { retryAfterSeconds: original.retryAfterSeconds }),
+      },
+    };
+  }
+  if (original instanceof UpstreamUnavailableError) {
+    return {
+      ...base,
+      message: 'Omise is unavailable; retry later.',
+      extensions: { code: GatewayErrorCode.UPSTREAM_UNAVAILABLE },
+    };
+  }
+  if (original instanceof GraphQLError) {
+    // Never a stack trace, whatever else an extension carries.
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return {
+    ...base,
+    message: INTERNAL_ERROR_MESSAGE,
+    extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}
+
+/** A client mistake found by a resolver (outside the userErrors of a mutation payload). */
+export function badUserInput(message: string, field?: string[]): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, field } });
+}

@@ -1,0 +1,34 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLContext } from '../context.js';
+import { badUserInput } from '../errors.js';
+import { primeCharge } from '../loaders.js';
+import { ChargeType } from '../types/charge.js';
+import { ChargeConnection } from '../types/connection.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+@Resolver()
+export class ChargeQueryResolver {
+  @Query(() => ChargeType, { nullable: true, description: 'The charge with this id; null when unknown.' })
+  charge(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ChargeType | null> {
+    return ctx.loaders.charge.load(id);
+  }
+
+  @Query(() => ChargeConnection, { description: 'Charges created between from and to, page by page.' })
+  async charges(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('from', () => DateTimeResolver, { nullable: true }) from: Date | null,
+    @Arg('to', () => DateTimeResolver, { nullable: true }) to: Date | null,
+  ): Promise<ChargeConnection> {
+    const result = await ctx.payments.listCharges({ first: first ?? DEFAULT_PAGE_SIZE, after, from, to });
+    if (!result.ok) {
+      const [firstError] = result.errors;
+      throw badUserInput(result.errors.map((e) => e.message).join('; '), firstError?.field);
+    }
+    for (const edge of result.value.edges) primeCharge(ctx.loaders, edge.node);
+    return result.value;
+  }
+}

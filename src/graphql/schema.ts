@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchema, type PubSub } from 'type-graphql';
+import { ChargeQueryResolver } from './resolvers/charge-query-resolver.js';
+import { PaymentMutationResolver } from './resolvers/payment-mutation-resolver.js';
+import { QrCodeResolver } from './resolvers/qr-code-resolver.js';
+
+export interface BuildGatewaySchemaOptions {
+  /**
+   * Where subscription resolvers subscribe (type-graphql's `pubSub`). Required by type-graphql as soon
+   * as a resolver declares a subscription; the schema without subscriptions ignores it.
+   */
+  pubSub?: PubSub;
+}
+
+/** The resolvers of the schema. A new resolver class (e.g. subscriptions) is added here. */
+export const RESOLVERS = [ChargeQueryResolver, PaymentMutationResolver, QrCodeResolver] as const;
+
+/**
+ * Builds the gateway's executable schema from the type-graphql classes. Resolvers take their services
+ * from the per-request context, so the schema itself needs no running dependency (scripts/emit-schema.ts
+ * and the schema freshness test build it standalone).
+ */
+export async function buildGatewaySchema(options: BuildGatewaySchemaOptions = {}): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    ...(options.pubSub && { pubSub: options.pubSub }),
+    // Input rules live in payments/ (they become userErrors); type-graphql's class-validator is unused.
+    validate: false,
+  });
+}
+
+/** The SDL committed as schema.graphql: sorted, so that it is deterministic and diffs stay readable. */
+export function printGatewaySchema(schema: GraphQLSchema): string {
+  return `${SCHEMA_HEADER}${printSchema(lexicographicSortSchema(schema))}\n`;
+}
+
+const SCHEMA_HEADER =
+  '# Generated from the type-graphql classes in src/graphql by `npm run schema`. Do not edit.\n\n';

@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the gateway, with the embedded Omise simulator when no Omise keys are configured.
+ * Start-up problems print one clear message (no stack) and exit 1; SIGINT/SIGTERM shut down cleanly.
+ */
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { createLogger } from './server/logger.js';
+import { startGateway, type RunningGateway } from './server/gateway.js';
+import { startSimulator, type RunningSimulator } from './simulator/index.js';
+
+async function main(): Promise<void> {
+  let config = loadConfig();
+  const logger = createLogger({ level: config.logLevel });
+
+  let simulator: RunningSimulator | undefined;
+  let gateway: RunningGateway | undefined;
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await gateway?.close();
+    await simulator?.close();
+    process.exit(0);
+  };
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      shutdown(signal).catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+
+  try {
+    if (config.omise.mode === 'simulator') {
+      simulator = await startSimulator({
+        port: config.simulatorPort,
+        webhookUrls: [`http://127.0.0.1:${config.port}/webhooks/omise`],
+        ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
+        logger: logger.child({ component: 'simulator' }),
+      });
+      config = withSimulator(config, simulator);
+    }
+    gateway = await startGateway(config, { logger });
+  } catch (error) {
+    await simulator?.close();
+    throw error;
+  }
+  printBanner(config, gateway, simulator);
+}
+
+function withSimulator(config: Config, simulator: RunningSimulator): Config {
+  return {
+    ...config,
+    omise: {
+      ...config.omise,
+      apiUrl: simulator.url,
+      secretKey: simulator.secretKey,
+      publicKey: simulator.publicKey,
+    },
+    webhookSecret: simulator.webhookSecret,
+  };
+}
+
+function printBanner(config: Config, gateway: RunningGateway, simulator: RunningSimulator | undefined): void {
+  const lines = ['', `GraphQL gateway:   ${gateway.url}`];
+  if (simulator) {
+    lines.push(
+      `Omise simulator:   ${simulator.url}  (embedded; no OMISE_SECRET_KEY set)`,
+      `  test keys:       ${simulator.publicKey}  ${simulator.secretKey}`,
+      `  webhooks to:     ${simulator.webhookUrls().join(', ')}`,
+    );
+  } else {
+    lines.push(`Omise API:         ${config.omise.apiUrl}  (${config.omise.mode} keys)`);
+  }
+  if (config.apiKeys.length === 0) {
+    lines.push(
+      'Auth:              OFF (test mode, no GATEWAY_API_KEYS): anyone who reaches this port can use it',
+    );
+  }
+  lines.push(
+    `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz  ${gateway.origin}/metrics`,
+    '',
+    'Create a charge:',
+    `  curl -s ${gateway.url} -H 'content-type: application/json' \\`,
+    `    -d '{"query":"mutation { createTrueMoneyCharge(input: {amount: 10000}) { charge { id status qrCode { imageUrl } } userErrors { code message } } }"}'`,
+    '',
+  );
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`Configuration error:\n${error.message}`);
+  } else if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+    console.error(`Cannot start: ${error.message} (set PORT or SIMULATOR_PORT to a free port)`);
+  } else {
+    console.error('Cannot start:', error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { formatGatewayError } from '../graphql/errors.js';
+import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
+import type { PaymentsService } from '../payments/payments-service.js';
+import { sendJson, type RouteHandler } from './http-server.js';
+import type { GatewayMetrics } from './metrics.js';
+import { readBody } from './read-body.js';
+
+export interface ApolloOptions {
+  schema: GraphQLSchema;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  introspection: boolean;
+  /** The Apollo Sandbox landing page on GET /graphql from a browser; off in production. */
+  landingPage: boolean;
+}
+
+/**
+ * Apollo Server with only what the gateway uses: no usage or schema reporting, no inline traces, no
+ * cache-control calculation (each costs time on every request), CSRF prevention on, stack traces never.
+ */
+export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContext> {
+  const { metrics } = options;
+  return new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    introspection: options.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatGatewayError,
+    logger: options.logger,
+    // The process owns SIGINT/SIGTERM (src/main.ts): it drains HTTP first, then stops Apollo.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      options.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({ footer: false })
+        : ApolloServerPluginLandingPageDisabled(),
+      errorReportingPlugin(),
+      operationMetricsPlugin({
+        operation: (type, outcome) => metrics.graphqlOperations.inc({ operation_type: type, outcome }),
+        error: (code) => metrics.graphqlErrors.inc({ code }),
+      }),
+    ],
+  });
+}
+
+export interface GraphQLRouteOptions {
+  apollo: ApolloServer<GraphQLContext>;
+  payments: PaymentsService;
+  maxBodyBytes: number;
+}
+
+/**
+ * GraphQL over HTTP (GET and POST) on plain node:http through `executeHTTPGraphQLRequest`: measured
+ * about three times faster than the express integration. The apollo server must have been started.
+ */
+export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
+  const { apollo, payments, maxBodyBytes } = options;
+  return async (req, res, { requestId, url, logger }) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+
+    let body: unknown = undefined;
+    if (method === 'POST') {
+      const raw = await readBody(req, maxBodyBytes);
+      const contentType = headers.get('content-type') ?? '';
+      if (/^application\/(graphql-response\+)?json\b/i.test(contentType) || /\+json\b/i.test(contentType)) {
+        try {
+          body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+        } catch {
+          sendJson(res, 400, {
+            errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }],
+          });
+          return;
+        }
+      } else {
+        // Apollo refuses other content types itself (and CSRF prevention depends on seeing them).
+        body = raw.toString('utf8');
+      }
+    }
+
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: async () => createContext(payments, requestId, logger),
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}

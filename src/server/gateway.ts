@@ -1,0 +1,207 @@
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { buildGatewaySchema } from '../graphql/schema.js';
+import type { OmiseApi } from '../omise/api.js';
+import { OmiseClient } from '../omise/client.js';
+import { createPaymentsService } from '../payments/payments.js';
+import type { PaymentsService } from '../payments/payments-service.js';
+import { createRealtime, type Realtime } from '../realtime/index.js';
+import { createApollo, graphqlRoute } from './apollo.js';
+import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
+import { createHttpServer, type Route } from './http-server.js';
+import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { instrumentOmiseApi } from './omise-metrics.js';
+import { webhookRoute, type WebhookReceiver } from './webhook-route.js';
+
+/** Defaults of the tunables below. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Parts a caller may supply instead of the ones startGateway builds from the config (tests, several
+ * instances in one process, the next features). What the caller supplies, the caller closes.
+ */
+export interface GatewayOverrides {
+  /** Default: pino at config.logLevel on stdout. */
+  logger?: Logger;
+  /** Default: a new registry with the default process metrics. */
+  metrics?: GatewayMetrics;
+  /** Default: `new OmiseClient(...)` from config.omise. Always wrapped for metrics. */
+  omise?: OmiseApi;
+  /** Default: createRealtime({ redisUrl: config.redisUrl }). */
+  realtime?: Pick<Realtime, 'kv' | 'pubsub'>;
+  /** Default: createPaymentsService over the (instrumented) Omise client and realtime.kv. */
+  payments?: PaymentsService;
+  /** Receives `POST /webhooks/omise`; unset → that route answers 501. */
+  webhookReceiver?: WebhookReceiver;
+  /** Extra routes; one with the method and path of a built-in route replaces it. */
+  routes?: Route[];
+  /** Largest GraphQL request body; default 1 MiB (413 above). */
+  maxBodyBytes?: number;
+  /** Default 2 s. */
+  readinessTimeoutMs?: number;
+  /** Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningGateway {
+  /** The GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
+  url: string;
+  /** e.g. `http://localhost:4000` (for /healthz, /readyz, /metrics, /webhooks/omise). */
+  origin: string;
+  port: number;
+  /** The node:http server (for WebSocket upgrades). */
+  server: Server;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  payments: PaymentsService;
+  /** Drains HTTP (in-flight requests finish), stops Apollo, closes what startGateway opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Composes and starts one gateway: Omise client → stores → payments → schema → Apollo → HTTP server.
+ * The config must point at a reachable Omise: in simulator mode, start the simulator first and put its
+ * URL and keys into config.omise (src/main.ts does).
+ */
+export async function startGateway(
+  config: Config,
+  overrides: GatewayOverrides = {},
+): Promise<RunningGateway> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const metrics = overrides.metrics ?? new GatewayMetrics();
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((error: unknown) => logger.error({ err: error }, 'error while shutting down'));
+    }
+  };
+
+  try {
+    const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config, logger), metrics);
+
+    let realtime = overrides.realtime;
+    if (!realtime) {
+      const created = await createRealtime({
+        redisUrl: config.redisUrl,
+        logger: logger.child({ component: 'realtime' }),
+      });
+      closers.push(() => created.close());
+      realtime = created;
+    }
+
+    const payments =
+      overrides.payments ??
+      createPaymentsService({
+        omise,
+        kv: realtime.kv,
+        mode: config.omise.mode,
+        idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
+        logger: logger.child({ component: 'payments' }),
+      });
+
+    const apollo = createApollo({
+      schema: await buildGatewaySchema(),
+      logger: logger.child({ component: 'apollo' }),
+      metrics,
+      introspection: config.introspection,
+      landingPage: !config.production,
+    });
+    await apollo.start();
+    closers.push(() => apollo.stop());
+
+    const kv = realtime.kv;
+    const pubsub = realtime.pubsub;
+    const checks: ReadinessCheck[] = [
+      { name: 'omise', check: () => omise.ping() },
+      { name: 'keyValueStore', check: () => kv.ping() },
+      { name: 'pubSub', check: () => pubsub.ping() },
+    ];
+    const graphql = graphqlRoute({
+      apollo,
+      payments,
+      maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    });
+    const routes = mergeRoutes(
+      [
+        { method: 'POST', path: '/graphql', handler: graphql },
+        { method: 'GET', path: '/graphql', handler: graphql },
+        { method: 'GET', path: '/healthz', handler: livenessRoute() },
+        {
+          method: 'GET',
+          path: '/readyz',
+          handler: readinessRoute(checks, overrides.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS),
+        },
+        { method: 'GET', path: '/metrics', handler: metricsRoute(metrics) },
+        { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(overrides.webhookReceiver) },
+      ],
+      overrides.routes ?? [],
+    );
+
+    const http = createHttpServer({
+      routes,
+      logger,
+      metrics,
+      shutdownGraceMs: overrides.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    });
+    const address = await http.listen(config.port, config.host);
+    // The HTTP server drains first (in-flight operations still need Apollo), then the rest closes.
+    closers.push(() => http.close());
+
+    const host = urlHost(address.address);
+    const origin = `http://${host}:${address.port}`;
+    logger.info({ url: `${origin}/graphql`, omiseMode: config.omise.mode }, 'gateway listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `${origin}/graphql`,
+      origin,
+      port: address.port,
+      server: http.server,
+      logger,
+      metrics,
+      payments,
+      close() {
+        closing ??= closeAll().then(() => logger.info('gateway stopped'));
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+function createOmiseClient(config: Config, logger: Logger): OmiseApi {
+  const { secretKey, publicKey, apiUrl, apiVersion, timeoutMs, maxAttempts } = config.omise;
+  if (secretKey === undefined) {
+    throw new Error(
+      'config.omise.secretKey is unset: in simulator mode start the simulator first and put its URL and keys into config.omise',
+    );
+  }
+  return new OmiseClient({
+    baseUrl: apiUrl,
+    secretKey,
+    ...(publicKey !== undefined && { publicKey }),
+    apiVersion,
+    timeoutMs,
+    maxAttempts,
+    logger: logger.child({ component: 'omise' }),
+  });
+}
+
+function mergeRoutes(builtIn: Route[], extra: Route[]): Route[] {
+  const key = (r: Route) => `${r.method} ${r.path}`;
+  const replaced = new Set(extra.map(key));
+  return [...builtIn.filter((r) => !replaced.has(key(r))), ...extra];
+}
+
+/** A URL host for the listening address; wildcard addresses are reachable as localhost. */
+function urlHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::') return 'localhost';
+  return address.includes(':') ? `[${address}]` : address;
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from './metrics.js';
+import { PayloadTooLargeError } from './read-body.js';
+
+export interface RequestInfo {
+  /** From a well-formed `x-request-id` request header, else generated; echoed as a response header. */
+  requestId: string;
+  url: URL;
+  logger: Logger;
+}
+
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+) => Promise<void> | void;
+
+/** One entry of the route table: exact method and path (the query string is not part of the match). */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
+  path: string;
+  handler: RouteHandler;
+}
+
+export interface HttpServerOptions {
+  routes: Route[];
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** How long close() lets in-flight requests finish before cutting their connections; default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface HttpServer {
+  /** The node:http server (WebSocket upgrades attach here). */
+  readonly server: Server;
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Stops accepting connections, closes idle keep-alive sockets, lets in-flight requests finish (their
+   * connections then close) and, after the grace period, cuts what is left. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** The gateway's one HTTP server: a small exact-match route table, request ids, metrics and draining. */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { logger, metrics } = options;
+  const table = new Map<string, Map<string, RouteHandler>>();
+  for (const route of options.routes) {
+    const byMethod = table.get(route.path) ?? new Map<string, RouteHandler>();
+    if (byMethod.has(route.method)) throw new Error(`duplicate route ${route.method} ${route.path}`);
+    byMethod.set(route.method, route.handler);
+    table.set(route.path, byMethod);
+  }
+
+  let closing: Promise<void> | undefined;
+
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const byMethod = table.get(url.pathname);
+    const method = req.method ?? 'GET';
+    const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);
+    const route = handler ? url.pathname : 'unmatched';
+    const requestLogger = logger.child({ requestId });
+
+    // While shutting down, a finished response closes its connection instead of keeping it alive.
+    if (closing) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequestDuration.observe({ method, route, status_code: String(res.statusCode) }, seconds);
+      requestLogger.debug({ method, path: url.pathname, status: res.statusCode, seconds }, 'http request');
+      if (closing) server.closeIdleConnections();
+    });
+
+    if (!handler) {
+      if (byMethod) {
+        sendJson(res, 405, { error: 'method not allowed' }, { allow: [...byMethod.keys()].join(', ') });
+      } else {
+        sendJson(res, 404, { error: 'not found' });
+      }
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(req, res, { requestId, url, logger: requestLogger }))
+      .catch((error: unknown) => {
+        if (error instanceof PayloadTooLargeError) {
+          if (!res.headersSent) {
+            sendJson(res, 413, { error: error.message }, { connection: 'close' });
+          }
+          return;
+        }
+        requestLogger.error({ err: error, method, path: url.pathname }, 'unhandled error in HTTP handler');
+        if (res.headersSent) res.destroy();
+        else sendJson(res, 500, { error: 'Internal server error', requestId });
+      });
+  });
+  // Slow or silent clients must not hold sockets forever.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const grace = setTimeout(() => {
+          logger.warn('shutdown grace period over: closing the connections still open');
+          server.closeAllConnections();
+        }, options.shutdownGraceMs ?? 10_000);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
