@@ -31,12 +31,24 @@ export function memoryLogger(): { logger: Logger; lines: () => string[]; text: (
  */
 export class FlakyPubSub<T = unknown> implements PubSub<T> {
   failing = false;
+  /** While set, publish never settles: an instance stuck (or crashed) mid-way. */
+  stalled = false;
+  private onStalled: (() => void) | undefined;
   published: Array<{ topic: string; message: T }> = [];
   constructor(private readonly inner: PubSub<T>) {}
   async publish(topic: string, message: T): Promise<void> {
     if (this.failing) throw new Error('broker unavailable (injected)');
+    if (this.stalled) {
+      this.onStalled?.();
+      return new Promise<void>(() => {});
+    }
     await this.inner.publish(topic, message);
     this.published.push({ topic, message });
+  }
+  /** Makes the next publishes hang; resolves once one is hanging. */
+  stall(): Promise<void> {
+    this.stalled = true;
+    return new Promise((resolve) => (this.onStalled = resolve));
   }
   subscribe(topic: string): Promise<TopicSubscription<T>> {
     return this.inner.subscribe(topic);
@@ -47,11 +59,6 @@ export class FlakyPubSub<T = unknown> implements PubSub<T> {
   close(): Promise<void> {
     return this.inner.close();
   }
-}
-
-/** Collects what a subscription delivers, without waiting longer than needed. */
-export async function nextMessage<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
-  return iterator.next();
 }
 
 /** Lets queued promise callbacks and I/O callbacks run (no timer involved). */

@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Charge } from '../../src/payments/model.js';
+import {
+  ChargeNotFoundError,
+  ChargeStatusFeed,
+  chargeStatusEventOf,
+  chargeStatusTopic,
+  ReconciliationPoller,
+  toChargeStatusMessage,
+  type ChargeStatusEvent,
+} from '../../src/payments/status-feed/index.js';
+import { flushAsync, ManualScheduler, memoryLogger } from './support/helpers.js';
+import { chargeLoader, startHarness, type Harness } from './support/harness.js';
+
+const INTERVAL_MS = 15_000;
+
+describe('ChargeStatusFeed against the simulator', () => {
+  let h: Harness;
+  let scheduler: ManualScheduler;
+  let poller: ReconciliationPoller;
+  let feed: ChargeStatusFeed;
+  let pollerLoads: string[];
+  let logs: ReturnType<typeof memoryLogger>;
+
+  async function setUp(options: { webhooks: boolean }) {
+    h = await startHarness({ webhooks: options.webhooks });
+    logs = memoryLogger();
+    scheduler = new ManualScheduler();
+    pollerLoads = [];
+    const load = chargeLoader(h.omise);
+    poller = new ReconciliationPoller({
+      loadCharge: (id) => {
+        pollerLoads.push(id);
+        return load(id);
+      },
+      publisher: h.publisher,
+      intervalMs: INTERVAL_MS,
+      scheduler,
+      logger: logs.logger,
+    });
+    feed = new ChargeStatusFeed({ pubsub: h.memory, loadCharge: load, poller, logger: logs.logger });
+  }
+
+  afterEach(async () => {
+    await feed?.close();
+    poller?.close();
+    await h?.close();
+  });
+
+  const statusOf = (r: IteratorResult<ChargeStatusEvent>) => (r.done ? 'done' : r.value.status);
+
+  describe('with webhooks', () => {
+    beforeEach(() => setUp({ webhooks: true }));
+
+    it('sends the current state first, then the change, then completes and lets go', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      const first = await events.next();
+      expect(first.value).toMatchObject({ chargeId, status: 'PENDING', terminal: false });
+      expect(poller.watchedCount).toBe(1);
+
+      await h.admin.markChargeAsPaid(chargeId);
+      const second = await events.next();
+      expect(second.value).toMatchObject({ chargeId, status: 'SUCCESSFUL', terminal: true });
+      expect((second.value as ChargeStatusEvent).charge.paid).toBe(true);
+      expect(await events.next()).toEqual({ value: undefined, done: true });
+
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+      expect(poller.watchedCount).toBe(0);
+      expect(feed.openCount).toBe(0);
+      // The outcome came from the webhook, not from a poll.
+      expect(pollerLoads).toEqual([]);
+    });
+
+    it('gives a late subscriber the outcome first thing and completes', async () => {
+      const chargeId = await h.createCharge();
+      await h.admin.markChargeAsPaid(chargeId);
+      await h.simulator.waitForIdle(10_000);
+
+      const events = await feed.subscribe(chargeId);
+      expect(poller.watchedCount).toBe(0);
+      const results = [];
+      for await (const event of events) results.push(event);
+      expect(results.map((e) => [e.status, e.terminal])).toEqual([['SUCCESSFUL', true]]);
+      expect(results[0]!.occurredAt).toEqual(results[0]!.charge.paidAt);
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+    });
+
+    it('drops stale and duplicate states on the topic', async () => {
+      const chargeId = await h.createCharge();
+      const pending = (await chargeLoader(h.omise)(chargeId)) as Charge;
+      const events = await feed.subscribe(chargeId);
+      expect(statusOf(await events.next())).toBe('PENDING');
+
+      const topic = chargeStatusTopic(chargeId);
+      const publish = (charge: Charge) =>
+        h.memory.publish(topic, toChargeStatusMessage(chargeStatusEventOf(charge, new Date())));
+      await publish(pending); // a duplicate of what the subscriber has
+      await h.memory.publish(topic, { not: 'an event' }); // unreadable: logged and dropped
+      await publish({ ...pending, status: 'FAILED' });
+      await publish({ ...pending, status: 'PENDING' }); // stale: after the terminal status
+      expect(statusOf(await events.next())).toBe('FAILED');
+      expect(statusOf(await events.next())).toBe('done');
+      expect(logs.text()).toContain('unreadable charge status message');
+    });
+
+    it('rejects an unknown charge with ChargeNotFoundError and keeps nothing subscribed', async () => {
+      const id = 'chrg_test_doesnotexist00000';
+      await expect(feed.subscribe(id)).rejects.toBeInstanceOf(ChargeNotFoundError);
+      await expect(feed.subscribe(id)).rejects.toMatchObject({ code: 'CHARGE_NOT_FOUND', chargeId: id });
+      expect(h.memory.subscriberCount(chargeStatusTopic(id))).toBe(0);
+      expect(poller.watchedCount).toBe(0);
+    });
+
+    it('rejects with the loader error when Omise is unreachable, keeping nothing subscribed', async () => {
+      const chargeId = await h.createCharge();
+      h.simulator.faults.set({ errorRate: 1 });
+      await expect(feed.subscribe(chargeId)).rejects.toMatchObject({ name: 'OmiseError' });
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+    });
+
+    it('return() ends a waiting subscriber at once and unsubscribes', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      expect(statusOf(await events.next())).toBe('PENDING');
+      const waiting = events.next();
+      expect(await events.return!()).toEqual({ value: undefined, done: true });
+      expect(await waiting).toEqual({ value: undefined, done: true });
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+      expect(poller.watchedCount).toBe(0);
+      expect(scheduler.pending).toBe(0);
+    });
+  });
+
+  describe('without webhooks (reconciliation poller)', () => {
+    beforeEach(() => setUp({ webhooks: false }));
+
+    it('delivers the outcome to many subscribers with one poll loop', async () => {
+      const chargeId = await h.createCharge();
+      const subscribers = await Promise.all([1, 2, 3].map(() => feed.subscribe(chargeId)));
+      for (const events of subscribers) expect(statusOf(await events.next())).toBe('PENDING');
+      expect(poller.watchedCount).toBe(1);
+      expect(scheduler.pending).toBe(1);
+
+      // A first poll while still pending: nothing for the subscribers, the loop goes on.
+      scheduler.runAll();
+      await scheduler.untilPending(1);
+      expect(pollerLoads).toEqual([chargeId]);
+
+      await h.admin.markChargeAsPaid(chargeId);
+      scheduler.runAll();
+      for (const events of subscribers) {
+        expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+        expect(statusOf(await events.next())).toBe('done');
+      }
+      expect(pollerLoads).toEqual([chargeId, chargeId]);
+      expect(poller.watchedCount).toBe(0);
+      expect(scheduler.pending).toBe(0);
+      // Handed to the publisher too, for the subscribers of other instances.
+      expect(h.pubsub.published.map((p) => p.topic)).toContain(chargeStatusTopic(chargeId));
+      expect(h.simulator.deliveries()).toEqual([]);
+    });
+
+    it('notices expiry once the simulated clock passes expires_at', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      const first = await events.next();
+      expect(statusOf(first)).toBe('PENDING');
+      const expiresAt = (first.value as ChargeStatusEvent).charge.expiresAt as Date;
+      await h.simulator.clock.set(expiresAt.getTime() + 1_000);
+
+      scheduler.runAll();
+      const expired = await events.next();
+      expect(expired.value).toMatchObject({ status: 'EXPIRED', terminal: true });
+      expect((expired.value as ChargeStatusEvent).occurredAt).toEqual(expiresAt);
+      expect(statusOf(await events.next())).toBe('done');
+    });
+
+    it('logs a failed poll and polls again next interval', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      expect(statusOf(await events.next())).toBe('PENDING');
+      await h.admin.markChargeAsPaid(chargeId);
+      h.simulator.faults.set({ errorRate: 1 });
+
+      scheduler.runAll();
+      await scheduler.untilPending(1);
+      expect(logs.text()).toContain('reconciliation poll failed');
+
+      h.simulator.faults.reset();
+      scheduler.runAll();
+      expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+      expect(pollerLoads).toEqual([chargeId, chargeId]);
+    });
+
+    it('still reaches local subscribers when the broker is down', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      expect(statusOf(await events.next())).toBe('PENDING');
+      await h.admin.markChargeAsPaid(chargeId);
+      h.pubsub.failing = true;
+      scheduler.runAll();
+      expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+      await flushAsync(); // the publish attempt follows the local delivery
+      expect(logs.text()).toContain('reconciliation poll could not publish');
+      expect(poller.watchedCount).toBe(0);
+    });
+  });
+});
+
+describe('ReconciliationPoller timing', () => {
+  it('waits one interval ±20% (jitter) before each poll, one loop per charge', () => {
+    const scheduler = new ManualScheduler();
+    const draws = [0, 0.999999, 0.5];
+    const poller = new ReconciliationPoller({
+      loadCharge: async () => null,
+      publisher: { publish: async () => false },
+      intervalMs: 10_000,
+      random: () => draws.shift() ?? 0.5,
+      scheduler,
+      logger: memoryLogger().logger,
+    });
+    const leaveA = poller.watch('chrg_test_a', () => {});
+    const leaveA2 = poller.watch('chrg_test_a', () => {});
+    const leaveB = poller.watch('chrg_test_b', () => {});
+    poller.watch('chrg_test_c', () => {});
+    expect(scheduler.delays).toEqual([8_000, 12_000, 10_000]);
+    leaveA();
+    expect(scheduler.pending).toBe(3);
+    leaveA2();
+    leaveB();
+    expect(scheduler.pending).toBe(1);
+    poller.close();
+    expect(scheduler.pending).toBe(0);
+    expect(poller.watchedCount).toBe(0);
+  });
+});
