@@ -104,6 +104,26 @@ describe('ChargeStatusFeed against the simulator', () => {
       expect(logs.text()).toContain('unreadable charge status message');
     });
 
+    it('misses nothing that changes while the current state is being read (topic first, then the read)', async () => {
+      const chargeId = await h.createCharge();
+      const load = chargeLoader(h.omise);
+      const racing = new ChargeStatusFeed({
+        pubsub: h.memory,
+        logger: logs.logger,
+        // The customer pays while the subscriber's read of the current state is under way.
+        loadCharge: async (id) => {
+          const stale = await load(id);
+          await h.admin.markChargeAsPaid(id);
+          await h.simulator.waitForIdle(10_000);
+          return stale;
+        },
+      });
+      const events = await racing.subscribe(chargeId);
+      expect(statusOf(await events.next())).toBe('PENDING');
+      expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+      expect(statusOf(await events.next())).toBe('done');
+    });
+
     it('rejects an unknown charge with ChargeNotFoundError and keeps nothing subscribed', async () => {
       const id = 'chrg_test_doesnotexist00000';
       await expect(feed.subscribe(id)).rejects.toBeInstanceOf(ChargeNotFoundError);

@@ -88,7 +88,8 @@ export class ChargeStatusFeed {
  */
 class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   private readonly queue: ChargeStatusEvent[] = [];
-  private waiting: ((result: IteratorResult<ChargeStatusEvent>) => void) | undefined;
+  /** Pending next() calls, oldest first (only while the queue is empty). */
+  private readonly waiting: Array<(result: IteratorResult<ChargeStatusEvent>) => void> = [];
   private lastRank: number;
   /** No more events will be queued (terminal status queued, topic ended, or closed). */
   private ended = false;
@@ -141,9 +142,7 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
       await this.finish();
       return { value: undefined, done: true };
     }
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   async return(): Promise<IteratorResult<ChargeStatusEvent>> {
@@ -163,9 +162,8 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   }
 
   private deliver(event: ChargeStatusEvent): void {
-    const waiting = this.waiting;
+    const waiting = this.waiting.shift();
     if (waiting) {
-      this.waiting = undefined;
       waiting({ value: event, done: false });
     } else {
       this.queue.push(event);
@@ -198,10 +196,11 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   }
 
   private wakeIfDone(): void {
-    if (this.ended && this.queue.length === 0 && this.waiting) {
-      const waiting = this.waiting;
-      this.waiting = undefined;
-      void this.finish().then(() => waiting({ value: undefined, done: true }));
+    if (this.ended && this.queue.length === 0 && this.waiting.length > 0) {
+      const waiting = this.waiting.splice(0);
+      void this.finish().then(() => {
+        for (const resolve of waiting) resolve({ value: undefined, done: true });
+      });
     }
   }
 
