@@ -37,19 +37,20 @@ export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): 
   switch (err.code) {
     case 'invalid_charge':
     case 'invalid_amount':
-      if (about('amount')) {
-        return operation === 'refund'
-          ? {
-              code: about('exceed') ? 'REFUND_EXCEEDS_REMAINING' : 'INVALID_AMOUNT',
-              message,
-              field: input('amount'),
-            }
-          : { code: 'AMOUNT_OUT_OF_RANGE', message, field: input('amount') };
-      }
-      if (about('currency')) return { code: 'UNSUPPORTED_CURRENCY', message, field: input('currency') };
+      // Omise says which parameter in the message ("amount must be ...", "return_uri is not ...").
       if (about('source') && (about('used') || about('already'))) {
         return { code: 'SOURCE_ALREADY_USED', message, field: input('sourceId') };
       }
+      if (about("source's") || about('source amount') || about('source currency')) {
+        return { code: 'SOURCE_AMOUNT_MISMATCH', message, field: input('amount') };
+      }
+      if (about('amount')) {
+        if (operation !== 'refund') return { code: 'AMOUNT_OUT_OF_RANGE', message, field: input('amount') };
+        const code = about('exceed') ? 'REFUND_EXCEEDS_REMAINING' : 'INVALID_AMOUNT';
+        return { code, message, field: input('amount') };
+      }
+      if (about('currency')) return { code: 'UNSUPPORTED_CURRENCY', message, field: input('currency') };
+      if (about('return_uri')) return { code: 'INVALID_RETURN_URI', message, field: input('returnUri') };
       break;
     case 'failed_refund':
       if (about('exceed') || about('left to refund')) {

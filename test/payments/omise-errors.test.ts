@@ -50,6 +50,24 @@ describe('userErrorFromOmise', () => {
     expect(userErrorFromOmise(err, 'retrieveSource').code).toBe('SOURCE_NOT_FOUND');
   });
 
+  it('maps the simulator’s create-charge refusals by the parameter its message names', () => {
+    const e = (code: string, message: string) =>
+      new OmiseError(400, code, message, undefined, 'POST', '/charges');
+    const code = (err: OmiseError) => userErrorFromOmise(err, 'createCharge').code;
+    expect(code(e('invalid_charge', "amount must be equal to the source's amount (10000)"))).toBe(
+      'SOURCE_AMOUNT_MISMATCH',
+    );
+    expect(code(e('invalid_charge', "currency must be equal to the source's currency (THB)"))).toBe(
+      'SOURCE_AMOUNT_MISMATCH',
+    );
+    expect(code(e('used_source', 'source src_test_1 has already been used'))).toBe('SOURCE_ALREADY_USED');
+    expect(code(e('invalid_charge', 'amount must be less than or equal to 5000000'))).toBe(
+      'AMOUNT_OUT_OF_RANGE',
+    );
+    expect(code(e('invalid_charge', 'return_uri is not a valid URI'))).toBe('INVALID_RETURN_URI');
+    expect(code(e('invalid_charge', 'capture must be true for truemoney_qr'))).toBe('OMISE_REJECTED');
+  });
+
   it('maps refund and void failures', () => {
     const e = (code: string, message: string) =>
       new OmiseError(400, code, message, undefined, 'POST', '/charges/x/refunds');
@@ -65,6 +83,15 @@ describe('userErrorFromOmise', () => {
     expect(userErrorFromOmise(e('invalid_amount', 'amount must be greater than 0'), 'refund').code).toBe(
       'INVALID_AMOUNT',
     );
+    expect(
+      userErrorFromOmise(
+        e('failed_refund', 'charge cannot be refunded more than 30 days after payment'),
+        'refund',
+      ).code,
+    ).toBe('REFUND_WINDOW_EXPIRED');
+    expect(
+      userErrorFromOmise(e('failed_refund', 'charge cannot be refunded more than 15 times'), 'refund').code,
+    ).toBe('TOO_MANY_REFUNDS');
     expect(userErrorFromOmise(e('expired_charge', 'charge expired'), 'simulate').code).toBe(
       'CHARGE_NOT_PENDING',
     );

@@ -350,6 +350,18 @@ describe('refundCharge and voidCharge', () => {
     ]);
   });
 
+  it('two concurrent refunds that together exceed the charge: one succeeds, one is REFUND_EXCEEDS_REMAINING', async () => {
+    // Both may pass the gateway's own check before either reaches Omise; then Omise's refusal is mapped.
+    const charge = await paidCharge(10_000);
+    const results = await Promise.all([
+      payments.refundCharge({ chargeId: charge.id, amount: 6000 }),
+      payments.refundCharge({ chargeId: charge.id, amount: 6000 }),
+    ]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.flatMap(codes)).toEqual(['REFUND_EXCEEDS_REMAINING']);
+    expect((await payments.getCharge(charge.id))?.refundedAmount).toBe(6000);
+  });
+
   it('at most 15 refunds per charge', async () => {
     const charge = await paidCharge(10_000);
     for (let i = 0; i < 15; i++) value(await payments.refundCharge({ chargeId: charge.id, amount: 100 }));
