@@ -179,9 +179,10 @@ export class OmisePaymentsService implements PaymentsService {
 
   private async findChargeByHandle(handle: string, since: Date): Promise<Result<Charge> | undefined> {
     let scanned = 0;
+    // Oldest first from just before the attempt began: the charge, if any, is among the first ones.
     for await (const charge of paginate((p) => this.omise.listCharges(p), {
       from: since,
-      order: 'reverse_chronological',
+      order: 'chronological',
     })) {
       if (hasHandle(charge, handle)) return ok(mapCharge(charge));
       if (++scanned >= RECONCILE_SCAN_LIMIT) break;
