@@ -1,7 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../payments/errors.js';
+import { UpstreamRateLimitedError, UpstreamUnavailableError, type UserError } from '../payments/errors.js';
 
 /** `extensions.code` values of GraphQL errors this gateway produces itself. */
 export const GatewayErrorCode = {
@@ -63,7 +63,17 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
   };
 }
 
-/** A client mistake found by a resolver (outside the userErrors of a mutation payload). */
-export function badUserInput(message: string, field?: string[]): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, field } });
+/**
+ * A client mistake found by a query resolver (queries have no userErrors): BAD_USER_INPUT, with the
+ * payments layer's code as `userErrorCode` and the field at fault.
+ */
+export function badUserInput(errors: readonly UserError[]): GraphQLError {
+  const [first] = errors;
+  return new GraphQLError(errors.map((e) => e.message).join('; '), {
+    extensions: {
+      code: GatewayErrorCode.BAD_USER_INPUT,
+      ...(first && { userErrorCode: first.code }),
+      ...(first?.field && { field: first.field }),
+    },
+  });
 }

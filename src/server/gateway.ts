@@ -36,6 +36,8 @@ export interface GatewayOverrides {
   realtime?: Pick<Realtime, 'kv' | 'pubsub'>;
   /** Default: createPaymentsService over the (instrumented) Omise client and realtime.kv. */
   payments?: PaymentsService;
+  /** Business clock of the payments rules (refund window, void day); default the system clock. */
+  now?: () => Date;
   /** Receives `POST /webhooks/omise`; unset → that route answers 501. */
   webhookReceiver?: WebhookReceiver;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
@@ -102,6 +104,7 @@ export async function startGateway(
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
         logger: logger.child({ component: 'payments' }),
+        ...(overrides.now && { now: overrides.now }),
       });
 
     const apollo = createApollo({

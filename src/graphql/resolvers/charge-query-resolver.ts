@@ -24,10 +24,7 @@ export class ChargeQueryResolver {
     @Arg('to', () => DateTimeResolver, { nullable: true }) to: Date | null,
   ): Promise<ChargeConnection> {
     const result = await ctx.payments.listCharges({ first: first ?? DEFAULT_PAGE_SIZE, after, from, to });
-    if (!result.ok) {
-      const [firstError] = result.errors;
-      throw badUserInput(result.errors.map((e) => e.message).join('; '), firstError?.field);
-    }
+    if (!result.ok) throw badUserInput(result.errors);
     for (const edge of result.value.edges) primeCharge(ctx.loaders, edge.node);
     return result.value;
   }

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ChargeDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
+import { dataOf, startHarness, type Harness } from './support/harness.js';
+
+/** The HTTP server around GraphQL: health, readiness, metrics, routing, graceful shutdown. */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('health and readiness', () => {
+  it('/healthz answers 200', async () => {
+    const response = await h.http('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz is 200 when Omise and the stores answer, 503 while Omise fails', async () => {
+    const ready = await h.http('/readyz');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { omise: 'ok', keyValueStore: 'ok', pubSub: 'ok' },
+    });
+    h.sim.faults.set({ errorRate: 1 });
+    try {
+      const failing = await h.http('/readyz');
+      expect(failing.status).toBe(503);
+      expect(await failing.json()).toMatchObject({ status: 'not ready', checks: { omise: 'failed' } });
+    } finally {
+      h.sim.faults.reset();
+    }
+    expect((await h.http('/readyz')).status).toBe(200);
+  });
+
+  it('/readyz is 503 once the simulator is closed', async () => {
+    const own = await startHarness();
+    try {
+      expect((await own.http('/readyz')).status).toBe(200);
+      await own.sim.close();
+      const response = await own.http('/readyz');
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ checks: { omise: 'failed', keyValueStore: 'ok' } });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('/readyz says timeout when Omise does not answer within the readiness timeout', async () => {
+    const own = await startHarness({ overrides: { readinessTimeoutMs: 50 } });
+    own.sim.faults.set({ latencyMs: 2000 });
+    try {
+      const response = await own.http('/readyz');
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ checks: { omise: 'timeout' } });
+    } finally {
+      own.sim.faults.reset();
+      await own.close();
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('exposes process, HTTP, GraphQL and Omise metrics in Prometheus text format', async () => {
+    const created = dataOf(await h.gql(CreateTrueMoneyChargeDocument, { input: { amount: 10_000 } }));
+    await h.gql(ChargeDocument, { id: created.createTrueMoneyCharge.charge!.id });
+    const response = await h.http('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/graphql",status_code="200"\} \d+/,
+    );
+    expect(text).toMatch(/graphql_operations_total\{operation_type="mutation",outcome="ok"\} \d+/);
+    expect(text).toMatch(/graphql_operations_total\{operation_type="query",outcome="ok"\} \d+/);
+    expect(text).toMatch(/omise_requests_total\{operation="createCharge",outcome="ok"\} 1\b/);
+    expect(text).toMatch(/omise_requests_total\{operation="retrieveCharge",outcome="ok"\} \d+/);
+    expect(text).toMatch(/omise_request_duration_seconds_count\{operation="createCharge"\} 1\b/);
+  });
+});
+
+describe('routing', () => {
+  it('404 for unknown paths, 405 with Allow for a known path, 501 for the webhook until a receiver is set', async () => {
+    const missing = await h.http('/nope');
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+    const wrongMethod = await h.http('/healthz', { method: 'POST' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    await wrongMethod.arrayBuffer();
+    const webhook = await h.http('/webhooks/omise', { method: 'POST', body: '{}' });
+    expect(webhook.status).toBe(501);
+    await webhook.arrayBuffer();
+  });
+
+  it('a webhook receiver gets the raw bytes and headers and answers for the route', async () => {
+    const received: { raw: string; signature: unknown }[] = [];
+    const own = await startHarness({
+      overrides: {
+        webhookReceiver: async ({ headers, rawBody }) => {
+          received.push({ raw: rawBody.toString('utf8'), signature: headers['omise-signature'] });
+          return { status: 200, body: { received: true } };
+        },
+      },
+    });
+    try {
+      const body = '{"object":"event", "key":"charge.complete"}';
+      const response = await own.http('/webhooks/omise', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'omise-signature': 'abc' },
+        body,
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ received: true });
+      expect(received).toEqual([{ raw: body, signature: 'abc' }]);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish, closes idle keep-alive sockets, then refuses connections', async () => {
+    // A long grace period: close() can only resolve in time if it closes idle sockets itself.
+    const own = await startHarness({ overrides: { shutdownGraceMs: 60_000 } });
+    try {
+      // An idle keep-alive connection (fetch keeps its sockets open).
+      expect((await own.http('/healthz')).status).toBe(200);
+
+      own.sim.faults.set({ latencyMs: 300 });
+      const requestsBefore = own.omiseRequests.length;
+      const inFlight = own.gql(CreateTrueMoneyChargeDocument, { input: { amount: 10_000 } });
+      while (own.omiseRequests.length === requestsBefore) await new Promise((r) => setImmediate(r));
+
+      const closed = own.gateway.close();
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(dataOf(response).createTrueMoneyCharge.charge?.status).toBe('PENDING');
+      await closed;
+      await expect(fetch(`${own.gateway.origin}/healthz`)).rejects.toThrow();
+    } finally {
+      await own.close();
+    }
+  });
+});
