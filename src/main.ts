@@ -36,18 +36,25 @@ async function main(): Promise<void> {
     if (config.omise.mode === 'simulator') {
       simulator = await startSimulator({
         port: config.simulatorPort,
-        webhookUrls: [`http://127.0.0.1:${config.port}/webhooks/omise`],
         ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
         logger: logger.child({ component: 'simulator' }),
       });
       config = withSimulator(config, simulator);
     }
     gateway = await startGateway(config, { logger });
+    // Now that the port is known (PORT=0 picks one), point the simulator's webhooks at it.
+    simulator?.setWebhookUrls([`${reachableOrigin(config, gateway)}/webhooks/omise`]);
   } catch (error) {
     await simulator?.close();
     throw error;
   }
   printBanner(config, gateway, simulator);
+}
+
+/** Where a local process reaches the gateway: loopback when it listens on every interface. */
+function reachableOrigin(config: Config, gateway: RunningGateway): string {
+  const wildcard = config.host === undefined || config.host === '0.0.0.0' || config.host === '::';
+  return wildcard ? `http://127.0.0.1:${gateway.port}` : gateway.origin;
 }
 
 function withSimulator(config: Config, simulator: RunningSimulator): Config {

@@ -12,7 +12,7 @@ export type ChargeStatus =
   | 'FAILED'
   /** Created; waiting for the customer to pay (scan the QR code). */
   | 'PENDING'
-  /** Voided (fully refunded before settlement). */
+  /** Reversed by Omise (released without capture). A voided charge stays SUCCESSFUL, voided true. */
   | 'REVERSED'
   /** Paid. */
   | 'SUCCESSFUL';

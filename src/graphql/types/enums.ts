@@ -57,7 +57,10 @@ registerEnumType(ChargeStatusEnum, {
     SUCCESSFUL: { description: 'Paid.' },
     FAILED: { description: 'The payment failed; see failureCode and failureMessage.' },
     EXPIRED: { description: 'Not paid in time.' },
-    REVERSED: { description: 'Voided (fully refunded before settlement).' },
+    REVERSED: {
+      description:
+        'Reversed by Omise (released without capture). A voided charge stays SUCCESSFUL, voided true.',
+    },
   },
 });
 registerEnumType(CurrencyEnum, { name: 'Currency', description: 'ISO 4217 currency.' });
