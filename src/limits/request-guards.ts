@@ -73,8 +73,11 @@ export function createWebSocketGuards(
     schema: GraphQLSchema;
     queryLimits?: Partial<QueryLimits>;
     webSocketLimits?: Partial<WebSocketLimits>;
+    /** Injected clock (tests). */
+    now?: () => Date;
   },
 ) {
+  const now = deps.now ?? (() => new Date());
   const principals = new WeakMap<object, Principal>();
   const queryLimits = resolveLimits(deps.queryLimits);
   const maxOperations =
@@ -110,6 +113,15 @@ export function createWebSocketGuards(
           ok: false,
           errors: [
             authError({ code: 'UNAUTHENTICATED', message: 'Not authenticated.' }, { httpStatus: false }),
+          ],
+        };
+      }
+      // A connection outlives the client token it was opened with.
+      if (principal.kind === 'client' && principal.expiresAt.getTime() <= now().getTime()) {
+        return {
+          ok: false,
+          errors: [
+            authError({ code: 'UNAUTHENTICATED', message: 'Client token expired.' }, { httpStatus: false }),
           ],
         };
       }

@@ -85,6 +85,7 @@ async function startServer(options: {
   pointsPerMinute?: number;
   queryLimits?: Partial<QueryLimits>;
   webSocketLimits?: Partial<WebSocketLimits>;
+  now?: () => Date;
 }): Promise<string> {
   const schema = schemaWithResolvers();
   const wsLimits = { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocketLimits };
@@ -94,6 +95,7 @@ async function startServer(options: {
     schema,
     queryLimits: options.queryLimits,
     webSocketLimits: wsLimits,
+    now: options.now,
   });
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: wsLimits.maxPayloadBytes });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
@@ -191,6 +193,23 @@ describe('graphql-ws wiring of the guards (real ws server)', () => {
     const other = await first(client, STATUS_A.replace('chrg_test_a', 'chrg_test_b')).outcome;
     expect(errorsOf(other)).toEqual([
       { message: 'This client token is for another charge.', extensions: { code: 'FORBIDDEN' } },
+    ]);
+  });
+
+  it('refuses operations once the client token of the connection has expired', async () => {
+    let now = new Date();
+    const url = await startServer({ now: () => now });
+    const { token, expiresAt } = await clientTokens.issue({
+      id: 'chrg_test_a',
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const client = connect(url, `Bearer ${token}`);
+    const before = first(client, STATUS_A);
+    expect((await before.outcome).kind).toBe('next');
+    before.stop();
+    now = expiresAt;
+    expect(errorsOf(await first(client, STATUS_A).outcome)).toEqual([
+      { message: 'Client token expired.', extensions: { code: 'UNAUTHENTICATED' } },
     ]);
   });
 
