@@ -79,9 +79,18 @@ export function complexityEstimators(
   return [fieldExtensionsEstimator(), fieldCosts, pagination, simpleEstimator({ defaultComplexity: 1 })];
 }
 
-/** Armor's rules throw by default (fine in envelop, not in `validate`): report instead. */
+/**
+ * Armor's rules throw by default (fine in envelop, not in `validate`): report instead, and without the
+ * "Syntax Error: " Armor puts in front of its messages (the document's syntax is fine).
+ */
 const reportToContext = [
-  (context: ValidationContext | null, error: GraphQLError) => context?.reportError(error),
+  (context: ValidationContext | null, error: GraphQLError) =>
+    context?.reportError(
+      new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+        nodes: error.nodes,
+        extensions: error.extensions,
+      }),
+    ),
 ];
 
 /** Rejects an operation with more than `max` root fields (fragments at the root included). */

@@ -46,23 +46,23 @@ describe('createValidationRules with graphql validate()', () => {
   it('rejects a query deeper than maxDepth, saying so', () => {
     const deep = `{ charges { edges { node { qrCode { imageUrl } } } } }`; // depth 5
     expect(check(deep, { maxDepth: 5 })).toEqual([]);
-    expect(check(deep, { maxDepth: 4 })).toEqual(['Syntax Error: Query depth limit of 4 exceeded, found 5.']);
+    expect(check(deep, { maxDepth: 4 })).toEqual(['Query depth limit of 4 exceeded, found 5.']);
     // Fragments count where they are spread.
     const viaFragments = `{ charges { ...E } } fragment E on ChargeConnection { edges { node { ...C } } } fragment C on Charge { qrCode { imageUrl } }`;
     expect(check(viaFragments, { maxDepth: 4 })).toEqual([
-      'Syntax Error: Query depth limit of 4 exceeded, found 5.',
+      'Query depth limit of 4 exceeded, found 5.',
     ]);
   });
 
   it('rejects an aliases bomb', () => {
     const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: charge(id: "chrg_${i}") { id }`).join(' ');
     expect(check(`{ ${aliases} }`, { maxRootFields: 100 })).toEqual([
-      'Syntax Error: Aliases limit of 15 exceeded, found 16.',
+      'Aliases limit of 15 exceeded, found 16.',
     ]);
     // Aliases inside a fragment count too.
     const inner = Array.from({ length: 16 }, (_, i) => `s${i}: status`).join(' ');
     expect(check(`{ charge(id: "x") { ...F } } fragment F on Charge { ${inner} }`)).toEqual([
-      'Syntax Error: Aliases limit of 15 exceeded, found 16.',
+      'Aliases limit of 15 exceeded, found 16.',
     ]);
   });
 
@@ -167,7 +167,7 @@ describe('in Apollo Server (validationRules + complexity plugin)', () => {
       expect(deep.http.status).toBe(400);
       const deepBody = deep.body.kind === 'single' ? deep.body.singleResult : undefined;
       expect(deepBody?.errors?.map((e) => e.message)).toEqual([
-        'Syntax Error: Query depth limit of 4 exceeded, found 5.',
+        'Query depth limit of 4 exceeded, found 5.',
       ]);
 
       const tooComplex = await server.executeOperation({
@@ -184,7 +184,7 @@ describe('in Apollo Server (validationRules + complexity plugin)', () => {
       expect(bomb.http.status).toBe(400);
       const bombBody = bomb.body.kind === 'single' ? bomb.body.singleResult : undefined;
       expect(bombBody?.errors?.map((e) => e.message)).toContain(
-        'Syntax Error: Aliases limit of 15 exceeded, found 16.',
+        'Aliases limit of 15 exceeded, found 16.',
       );
     } finally {
       await server.stop();

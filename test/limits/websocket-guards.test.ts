@@ -221,7 +221,7 @@ describe('graphql-ws wiring of the guards (real ws server)', () => {
       `subscription { chargeStatus(chargeId: "x") { charge { qrCode { imageUrl } } } }`,
     ).outcome;
     expect(errorsOf(deep).map((e) => e.message)).toEqual([
-      'Syntax Error: Query depth limit of 3 exceeded, found 4.',
+      'Query depth limit of 3 exceeded, found 4.',
     ]);
     const costly = `query ($n: Int) { charges(first: $n) { totalCount } }`;
     expect(await first(client, costly, { n: 10 }).outcome).toEqual({
