@@ -101,7 +101,11 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
       context: async () => createContext(payments, requestId, logger),
     });
     res.statusCode = response.status ?? 200;
-    for (const [name, value] of response.headers) res.setHeader(name, value);
+    for (const [name, value] of response.headers) {
+      // `vary` may already name `origin` (CORS); Apollo adds its own.
+      if (name === 'vary') res.appendHeader(name, value);
+      else res.setHeader(name, value);
+    }
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
       return;

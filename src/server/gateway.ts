@@ -9,6 +9,7 @@ import { createPaymentsService } from '../payments/payments.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createApollo, graphqlRoute } from './apollo.js';
+import { CorsPolicy } from './cors.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { createLogger } from './logger.js';
@@ -124,15 +125,19 @@ export async function startGateway(
       { name: 'keyValueStore', check: () => kv.ping() },
       { name: 'pubSub', check: () => pubsub.ping() },
     ];
-    const graphql = graphqlRoute({
-      apollo,
-      payments,
-      maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    });
+    const cors = new CorsPolicy(config.corsOrigins);
+    const graphql = cors.wrap(
+      graphqlRoute({
+        apollo,
+        payments,
+        maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      }),
+    );
     const routes = mergeRoutes(
       [
         { method: 'POST', path: '/graphql', handler: graphql },
         { method: 'GET', path: '/graphql', handler: graphql },
+        { method: 'OPTIONS', path: '/graphql', handler: cors.preflight() },
         { method: 'GET', path: '/healthz', handler: livenessRoute() },
         {
           method: 'GET',

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 
 /**
@@ -40,12 +40,13 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/** The gateway's JSON logger (stdout). */
-export function createLogger(options: LoggerOptions): Logger {
-  return pino({
+/** The gateway's JSON logger: stdout unless a destination is given (tests collect lines). */
+export function createLogger(options: LoggerOptions, destination?: DestinationStream): Logger {
+  const pinoOptions = {
     level: options.level,
     base: { service: 'truemoney-graphql-gateway', ...options.base },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
 }

@@ -124,6 +124,62 @@ describe('routing', () => {
   });
 });
 
+describe('logs', () => {
+  it('never carry the Omise secret key or an authorization header, even when given whole objects', async () => {
+    await h.gql(
+      CreateTrueMoneyChargeDocument,
+      { input: { amount: 10_000 } },
+      { authorization: 'Bearer s3cr3t-token' },
+    );
+    h.gateway.logger.info({ config: { omise: { secretKey: h.sim.secretKey } } }, 'config dump by mistake');
+    h.gateway.logger.info({ req: { headers: { authorization: 'Bearer s3cr3t-token' } } }, 'request dump');
+    const text = JSON.stringify(h.logs);
+    expect(h.logs.length).toBeGreaterThan(2);
+    expect(text).toContain('config dump by mistake');
+    expect(text).not.toContain(h.sim.secretKey);
+    expect(text).not.toContain('s3cr3t-token');
+  });
+});
+
+describe('CORS', () => {
+  it('answers preflights and marks responses for the origins in CORS_ORIGINS only', async () => {
+    const own = await startHarness({ env: { CORS_ORIGINS: 'https://shop.example, https://admin.example' } });
+    try {
+      const preflight = await own.http('/graphql', {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://shop.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+
+      const post = await own.http('/graphql', {
+        method: 'POST',
+        headers: { origin: 'https://admin.example', 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(post.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+      expect(post.headers.get('access-control-expose-headers')).toContain('x-request-id');
+      expect(post.headers.get('vary')).toMatch(/origin/i);
+      await post.arrayBuffer();
+
+      const stranger = await own.http('/graphql', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+      expect(stranger.headers.get('access-control-allow-methods')).toBeNull();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('lets an in-flight request finish, closes idle keep-alive sockets, then refuses connections', async () => {
     // A long grace period: close() can only resolve in time if it closes idle sockets itself.

@@ -1,11 +1,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../../src/config/config.js';
 import { OmiseClient } from '../../../src/omise/client.js';
 import { createPaymentsService } from '../../../src/payments/payments.js';
 import type { PaymentsService } from '../../../src/payments/payments-service.js';
 import { MemoryKeyValueStore } from '../../../src/realtime/memory-key-value-store.js';
+import { createLogger } from '../../../src/server/logger.js';
 import { startGateway, type GatewayOverrides, type RunningGateway } from '../../../src/server/gateway.js';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/index.js';
 
@@ -56,7 +57,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sim = await startSimulator();
   const omiseRequests: OmiseRequest[] = [];
   const logs: Record<string, unknown>[] = [];
-  const logger: Logger = pino(
+  // The gateway's own logger (its redaction included), writing into memory.
+  const logger: Logger = createLogger(
     { level: 'debug' },
     { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
   );
