@@ -49,9 +49,7 @@ describe('createValidationRules with graphql validate()', () => {
     expect(check(deep, { maxDepth: 4 })).toEqual(['Query depth limit of 4 exceeded, found 5.']);
     // Fragments count where they are spread.
     const viaFragments = `{ charges { ...E } } fragment E on ChargeConnection { edges { node { ...C } } } fragment C on Charge { qrCode { imageUrl } }`;
-    expect(check(viaFragments, { maxDepth: 4 })).toEqual([
-      'Query depth limit of 4 exceeded, found 5.',
-    ]);
+    expect(check(viaFragments, { maxDepth: 4 })).toEqual(['Query depth limit of 4 exceeded, found 5.']);
   });
 
   it('rejects an aliases bomb', () => {
@@ -166,9 +164,7 @@ describe('in Apollo Server (validationRules + complexity plugin)', () => {
       });
       expect(deep.http.status).toBe(400);
       const deepBody = deep.body.kind === 'single' ? deep.body.singleResult : undefined;
-      expect(deepBody?.errors?.map((e) => e.message)).toEqual([
-        'Query depth limit of 4 exceeded, found 5.',
-      ]);
+      expect(deepBody?.errors?.map((e) => e.message)).toEqual(['Query depth limit of 4 exceeded, found 5.']);
 
       const tooComplex = await server.executeOperation({
         query: `query ($n: Int) { charges(first: $n) { edges { node { id status amount currency paid } } } }`,
@@ -183,9 +179,7 @@ describe('in Apollo Server (validationRules + complexity plugin)', () => {
       const bomb = await server.executeOperation({ query: `{ ${aliases} }` });
       expect(bomb.http.status).toBe(400);
       const bombBody = bomb.body.kind === 'single' ? bomb.body.singleResult : undefined;
-      expect(bombBody?.errors?.map((e) => e.message)).toContain(
-        'Aliases limit of 15 exceeded, found 16.',
-      );
+      expect(bombBody?.errors?.map((e) => e.message)).toContain('Aliases limit of 15 exceeded, found 16.');
     } finally {
       await server.stop();
     }

@@ -214,14 +214,19 @@ describe('graphql-ws wiring of the guards (real ws server)', () => {
   });
 
   it('applies the query limits, complexity with the variables included', async () => {
-    const url = await startServer({ queryLimits: { maxDepth: 3, maxComplexity: 50 } });
+    const url = await startServer({ queryLimits: { maxDepth: 3, maxComplexity: 50, maxTokens: 100 } });
     const client = connect(url, `Bearer ${READER_KEY}`);
     const deep = await first(
       client,
       `subscription { chargeStatus(chargeId: "x") { charge { qrCode { imageUrl } } } }`,
     ).outcome;
-    expect(errorsOf(deep).map((e) => e.message)).toEqual([
-      'Query depth limit of 3 exceeded, found 4.',
+    expect(errorsOf(deep).map((e) => e.message)).toEqual(['Query depth limit of 3 exceeded, found 4.']);
+    const huge = `{ charge(id: "x") { ${'id '.repeat(120)} } }`;
+    // (graphql-js 16 words it "more that 100 tokens")
+    expect(errorsOf(await first(client, huge).outcome).map((e) => e.message)).toEqual([
+      expect.stringMatching(
+        /^Syntax Error: Document contains more th(?:an|at) 100 tokens\. Parsing aborted\.$/,
+      ),
     ]);
     const costly = `query ($n: Int) { charges(first: $n) { totalCount } }`;
     expect(await first(client, costly, { n: 10 }).outcome).toEqual({
