@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { buildSchema, type PubSub } from 'type-graphql';
+import { buildSchema, type AuthChecker, type PubSub } from 'type-graphql';
+import type { GraphQLContext } from './context.js';
 import { ChargeQueryResolver } from './resolvers/charge-query-resolver.js';
 import { PaymentMutationResolver } from './resolvers/payment-mutation-resolver.js';
 import { QrCodeResolver } from './resolvers/qr-code-resolver.js';
@@ -12,6 +13,8 @@ export interface BuildGatewaySchemaOptions {
    * as a resolver declares a subscription; the schema without subscriptions ignores it.
    */
   pubSub?: PubSub;
+  /** Decides `@Authorized()` fields (type-graphql); unset → such fields are refused. */
+  authChecker?: AuthChecker<GraphQLContext>;
 }
 
 /** The resolvers of the schema. A new resolver class (e.g. subscriptions) is added here. */
@@ -27,6 +30,7 @@ export async function buildGatewaySchema(options: BuildGatewaySchemaOptions = {}
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     ...(options.pubSub && { pubSub: options.pubSub }),
+    ...(options.authChecker && { authChecker: options.authChecker }),
     // Input rules live in payments/ (they become userErrors); type-graphql's class-validator is unused.
     validate: false,
   });

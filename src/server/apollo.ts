@@ -1,4 +1,4 @@
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -7,7 +7,8 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { formatGatewayError } from '../graphql/errors.js';
@@ -24,6 +25,10 @@ export interface ApolloOptions {
   introspection: boolean;
   /** The Apollo Sandbox landing page on GET /graphql from a browser; off in production. */
   landingPage: boolean;
+  /** More plugins (query limits, auth...), after the gateway's own. */
+  plugins?: ApolloServerPlugin<GraphQLContext>[];
+  /** More validation rules (depth, aliases, complexity...). */
+  validationRules?: ValidationRule[];
 }
 
 /**
@@ -54,14 +59,20 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
         operation: (type, outcome) => metrics.graphqlOperations.inc({ operation_type: type, outcome }),
         error: (code) => metrics.graphqlErrors.inc({ code }),
       }),
+      ...(options.plugins ?? []),
     ],
+    ...(options.validationRules && { validationRules: options.validationRules }),
   });
 }
+
+/** Adds to the base context of an operation (e.g. the authenticated principal); may throw a GraphQLError. */
+export type ContextExtension = (req: IncomingMessage, base: GraphQLContext) => Promise<GraphQLContext>;
 
 export interface GraphQLRouteOptions {
   apollo: ApolloServer<GraphQLContext>;
   payments: PaymentsService;
   maxBodyBytes: number;
+  extendContext?: ContextExtension;
 }
 
 /**
@@ -69,7 +80,7 @@ export interface GraphQLRouteOptions {
  * about three times faster than the express integration. The apollo server must have been started.
  */
 export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
-  const { apollo, payments, maxBodyBytes } = options;
+  const { apollo, payments, maxBodyBytes, extendContext } = options;
   return async (req, res, { requestId, url, logger }) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
@@ -98,7 +109,10 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
 
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => createContext(payments, requestId, logger),
+      context: async () => {
+        const base = createContext(payments, requestId, logger);
+        return extendContext ? extendContext(req, base) : base;
+      },
     });
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) {

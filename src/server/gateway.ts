@@ -2,13 +2,16 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { buildGatewaySchema } from '../graphql/schema.js';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { ValidationRule } from 'graphql';
+import type { GraphQLContext } from '../graphql/context.js';
+import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
 import { OmiseClient } from '../omise/client.js';
 import { createPaymentsService } from '../payments/payments.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
-import { createApollo, graphqlRoute } from './apollo.js';
+import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
 import { createHttpServer, type Route } from './http-server.js';
@@ -41,6 +44,14 @@ export interface GatewayOverrides {
   now?: () => Date;
   /** Receives `POST /webhooks/omise`; unset → that route answers 501. */
   webhookReceiver?: WebhookReceiver;
+  /** Options of the schema (type-graphql pubSub for subscriptions, authChecker). */
+  schema?: BuildGatewaySchemaOptions;
+  /** More Apollo plugins, after the gateway's own. */
+  apolloPlugins?: ApolloServerPlugin<GraphQLContext>[];
+  /** More GraphQL validation rules. */
+  validationRules?: ValidationRule[];
+  /** Extends each operation's context from its HTTP request (authentication). */
+  extendContext?: ContextExtension;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
   routes?: Route[];
   /** Largest GraphQL request body; default 1 MiB (413 above). */
@@ -109,11 +120,13 @@ export async function startGateway(
       });
 
     const apollo = createApollo({
-      schema: await buildGatewaySchema(),
+      schema: await buildGatewaySchema(overrides.schema),
       logger: logger.child({ component: 'apollo' }),
       metrics,
       introspection: config.introspection,
       landingPage: !config.production,
+      ...(overrides.apolloPlugins && { plugins: overrides.apolloPlugins }),
+      ...(overrides.validationRules && { validationRules: overrides.validationRules }),
     });
     await apollo.start();
     closers.push(() => apollo.stop());
@@ -131,6 +144,7 @@ export async function startGateway(
         apollo,
         payments,
         maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        ...(overrides.extendContext && { extendContext: overrides.extendContext }),
       }),
     );
     const routes = mergeRoutes(

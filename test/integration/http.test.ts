@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChargeDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
+import { GraphQLError, type ValidationRule } from 'graphql';
+import { ChargeDocument, ChargesDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
 import { dataOf, startHarness, type Harness } from './support/harness.js';
 
 /** The HTTP server around GraphQL: health, readiness, metrics, routing, graceful shutdown. */
@@ -118,6 +119,67 @@ describe('routing', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ received: true });
       expect(received).toEqual([{ raw: body, signature: 'abc' }]);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('extension points', () => {
+  it('extendContext can refuse an operation with a GraphQL error and its HTTP status', async () => {
+    const own = await startHarness({
+      overrides: {
+        extendContext: async (req, base) => {
+          if (req.headers.authorization === 'Bearer let-me-in') return base;
+          throw new GraphQLError('Missing or unknown credential', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          });
+        },
+      },
+    });
+    try {
+      const refused = await own.gql(ChargeDocument, { id: 'chrg_test_0000000000000000001' });
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const allowed = await own.gql(
+        ChargeDocument,
+        { id: 'chrg_test_0000000000000000001' },
+        { authorization: 'Bearer let-me-in' },
+      );
+      expect(allowed.status).toBe(200);
+      expect(allowed.body).toEqual({ data: { charge: null } });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('extra validation rules and Apollo plugins take part in every operation', async () => {
+    const noCharges: ValidationRule = (context) => ({
+      Field(node) {
+        if (node.name.value === 'charges') context.reportError(new GraphQLError('charges is switched off'));
+      },
+    });
+    const own = await startHarness({
+      overrides: {
+        validationRules: [noCharges],
+        apolloPlugins: [
+          {
+            async requestDidStart() {
+              return {
+                async willSendResponse({ response }) {
+                  response.http.headers.set('x-extra-plugin', 'ran');
+                },
+              };
+            },
+          },
+        ],
+      },
+    });
+    try {
+      const refused = await own.gql(ChargesDocument, {});
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0]?.message).toBe('charges is switched off');
+      expect(refused.headers.get('x-extra-plugin')).toBe('ran');
     } finally {
       await own.close();
     }
