@@ -291,6 +291,30 @@ describe('simulateChargeOutcome', () => {
     ).simulateChargeOutcome;
     expect(codesOf(unknown)).toEqual(['CHARGE_NOT_FOUND']);
   });
+
+  it('is refused with live keys (NOT_TEST_MODE), without calling Omise', async () => {
+    const live = await startHarness({
+      env: {
+        OMISE_SECRET_KEY: 'skey_5xlivekey000000000000',
+        OMISE_PUBLIC_KEY: 'pkey_5xlivekey000000000000',
+        GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['test:simulate'] }]),
+        OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
+        GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+      },
+    });
+    try {
+      const before = live.omiseRequests.length;
+      const payload = dataOf(
+        await live.gql(SimulateChargeOutcomeDocument, {
+          input: { chargeId: 'chrg_test_0000000000000000001', outcome: 'SUCCESSFUL' },
+        }),
+      ).simulateChargeOutcome;
+      expect(codesOf(payload)).toEqual(['NOT_TEST_MODE']);
+      expect(live.omiseRequests.length).toBe(before);
+    } finally {
+      await live.close();
+    }
+  });
 });
 
 describe('refundCharge and voidCharge', () => {
