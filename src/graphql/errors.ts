@@ -21,9 +21,16 @@ export function classifyError(error: unknown): ErrorClass {
   if (original instanceof UpstreamUnavailableError || original instanceof UpstreamRateLimitedError) {
     return 'upstream';
   }
-  // A GraphQLError that is not wrapping something else was made on purpose (parse, validation,
-  // variable coercion, BAD_USER_INPUT from a resolver...): its message is meant for the client.
-  return original instanceof GraphQLError ? 'graphql' : 'internal';
+  if (!(original instanceof GraphQLError)) return 'internal';
+  // A GraphQLError made on purpose (parse, validation, variable coercion, BAD_USER_INPUT...) is meant
+  // for the client. One that only wraps an unforeseen error without giving it a code is not (Apollo
+  // wraps what a context function throws that way, message included).
+  const inner = original.originalError;
+  const wrapsUnforeseen = inner !== undefined && inner !== null && !(inner instanceof GraphQLError);
+  const code = original.extensions?.code;
+  return wrapsUnforeseen && (code === undefined || code === GatewayErrorCode.INTERNAL_SERVER_ERROR)
+    ? 'internal'
+    : 'graphql';
 }
 
 /**
@@ -51,7 +58,7 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
       extensions: { code: GatewayErrorCode.UPSTREAM_UNAVAILABLE },
     };
   }
-  if (original instanceof GraphQLError) {
+  if (classifyError(error) === 'graphql') {
     // Never a stack trace, whatever else an extension carries.
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
@@ -61,6 +68,13 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     message: INTERNAL_ERROR_MESSAGE,
     extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR },
   };
+}
+
+/** The masked error for an unforeseen failure outside resolvers (the log has the details). */
+export function internalError(requestId: string): GraphQLError {
+  return new GraphQLError(INTERNAL_ERROR_MESSAGE, {
+    extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR, requestId, http: { status: 500 } },
+  });
 }
 
 /**

@@ -11,7 +11,7 @@ import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
-import { formatGatewayError } from '../graphql/errors.js';
+import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
 import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import { sendJson, type RouteHandler } from './http-server.js';
@@ -111,7 +111,16 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         const base = createContext(payments, requestId, logger);
-        return extendContext ? extendContext(req, base) : base;
+        if (!extendContext) return base;
+        try {
+          return await extendContext(req, base);
+        } catch (error) {
+          // Refusals (UNAUTHENTICATED...) are GraphQLErrors and pass; anything else is masked here, since
+          // Apollo would otherwise answer with its message.
+          if (classifyError(error) !== 'internal') throw error;
+          logger.error({ err: error }, 'internal error while creating the GraphQL context');
+          throw internalError(requestId);
+        }
       },
     });
     res.statusCode = response.status ?? 200;

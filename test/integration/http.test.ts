@@ -153,6 +153,27 @@ describe('extension points', () => {
     }
   });
 
+  it('an unforeseen error in extendContext is masked, with the request id the log has', async () => {
+    const own = await startHarness({
+      overrides: {
+        extendContext: async () => {
+          throw new Error('token store password is hunter2');
+        },
+      },
+    });
+    try {
+      const response = await own.gql(ChargeDocument, { id: 'chrg_test_0000000000000000001' });
+      const requestId = response.headers.get('x-request-id');
+      expect(response.status).toBe(500);
+      expect(response.body.errors).toEqual([
+        { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } },
+      ]);
+      expect(JSON.stringify(own.logs.filter((l) => l.requestId === requestId))).toContain('hunter2');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('extra validation rules and Apollo plugins take part in every operation', async () => {
     const noCharges: ValidationRule = (context) => ({
       Field(node) {
