@@ -85,6 +85,8 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
     lines.push(
       'Auth:              OFF (test mode, no GATEWAY_API_KEYS): anyone who reaches this port can use it',
     );
+  } else {
+    lines.push('Auth:              GATEWAY_API_KEYS is set, but this build does not check credentials yet');
   }
   lines.push(
     `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz  ${gateway.origin}/metrics`,

@@ -86,6 +86,10 @@ export async function startGateway(
   config: Config,
   overrides: GatewayOverrides = {},
 ): Promise<RunningGateway> {
+  if (config.omise.mode === 'live' && !overrides.extendContext) {
+    // Real money must never sit behind an open endpoint: authentication is wired through extendContext.
+    throw new Error('live Omise keys need request authentication, and none is configured (extendContext)');
+  }
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const metrics = overrides.metrics ?? new GatewayMetrics();
   const closers: (() => Promise<void>)[] = [];

@@ -301,6 +301,8 @@ describe('simulateChargeOutcome', () => {
         OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
         GATEWAY_TOKEN_SECRET: 't'.repeat(32),
       },
+      // Live mode requires authentication; this one lets everything through.
+      overrides: { extendContext: async (_req, context) => context },
     });
     try {
       const before = live.omiseRequests.length;

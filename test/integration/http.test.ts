@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GraphQLError, type ValidationRule } from 'graphql';
 import { ChargeDocument, ChargesDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
+import { loadConfig } from '../../src/config/config.js';
+import { startGateway } from '../../src/server/gateway.js';
+import { startSimulator } from '../../src/simulator/index.js';
 import { dataOf, startHarness, type Harness } from './support/harness.js';
 
 /** The HTTP server around GraphQL: health, readiness, metrics, routing, graceful shutdown. */
@@ -203,6 +206,27 @@ describe('extension points', () => {
       expect(refused.headers.get('x-extra-plugin')).toBe('ran');
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe('live keys', () => {
+  it('startGateway refuses live Omise keys without request authentication', async () => {
+    const sim = await startSimulator();
+    try {
+      const config = loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        OMISE_API_URL: sim.url,
+        OMISE_SECRET_KEY: 'skey_5xlivekey000000000000',
+        GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['charges:read'] }]),
+        OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
+        GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+        LOG_LEVEL: 'silent',
+      });
+      await expect(startGateway(config)).rejects.toThrow(/authentication/);
+    } finally {
+      await sim.close();
     }
   });
 });
