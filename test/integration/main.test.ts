@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** `npm start`'s entry point as a child process: banner, a real charge, clean exits. */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function startMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/main.ts'], {
+    cwd: root,
+    // A clean environment: nothing of the developer's OMISE_* settings leaks in.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    /** Resolves with the first match of `pattern` in stdout (rejects if the process exits first). */
+    waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = stdout.match(pattern);
+          if (match) {
+            child.stdout.off('data', check);
+            resolve(match);
+          }
+        };
+        child.stdout.on('data', check);
+        void exited.then((code) => reject(new Error(`exited ${code}: ${stdout}\n${stderr}`)));
+        check();
+      });
+    },
+  };
+}
+
+describe('src/main.ts', () => {
+  it('starts the simulator and the gateway, prints URLs, auth OFF and a curl example; SIGTERM exits 0', async () => {
+    const main = startMain({ PORT: '0', SIMULATOR_PORT: '0' });
+    try {
+      const [, url] = await main.waitFor(/GraphQL gateway:\s+(\S+)\n/);
+      const { stdout } = main.output();
+      expect(stdout).toMatch(/Omise simulator:\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(stdout).toMatch(/Auth:\s+OFF/);
+      expect(stdout).toContain('curl -s');
+      expect(stdout).toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:\d+\/webhooks\/omise/);
+      expect(stdout).not.toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:0\//);
+
+      const response = await fetch(url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            'mutation { createTrueMoneyCharge(input: {amount: 10000}) { charge { id status } userErrors { code } } }',
+        }),
+      });
+      const body = (await response.json()) as {
+        data: { createTrueMoneyCharge: { charge: { status: string } } };
+      };
+      expect(body.data.createTrueMoneyCharge.charge.status).toBe('PENDING');
+    } finally {
+      main.child.kill('SIGTERM');
+    }
+    expect(await main.exited).toBe(0);
+  });
+
+  it('a configuration error prints the message without a stack and exits 1', async () => {
+    const main = startMain({ PORT: 'not-a-port' });
+    expect(await main.exited).toBe(1);
+    const { stderr } = main.output();
+    expect(stderr).toContain('PORT');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
