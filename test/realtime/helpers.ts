@@ -9,11 +9,22 @@ export function uniquePrefix(): string {
   return `tmgw-test:${randomUUID()}:`;
 }
 
-/** A ready connection with the adapters' fail-fast options; `commandTimeoutMs` long unless set. */
+const opened = new Set<Redis>();
+
+/**
+ * A ready connection with the adapters' fail-fast options; `commandTimeoutMs` long unless set.
+ * Remembered so that {@link closeAllConnections} can close it even when a test failed half-way.
+ */
 export async function connect(url: string, name: string, commandTimeoutMs = 60_000): Promise<Redis> {
   const redis = createRedisConnection(url, { name, commandTimeoutMs, maxReconnectDelayMs: 100 });
+  opened.add(redis);
   await waitUntilReady(redis, 10_000);
   return redis;
+}
+
+export async function closeAllConnections(): Promise<void> {
+  await Promise.all([...opened].map(closeRedisConnection));
+  opened.clear();
 }
 
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {

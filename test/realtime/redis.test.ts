@@ -11,6 +11,7 @@ import {
 import {
   closeRedisConnection,
   connect,
+  closeAllConnections,
   deleteKeysWithPrefix,
   SHARED_REDIS_URL,
   uniquePrefix,
@@ -87,7 +88,7 @@ describe('RedisPubSub across gateway instances', () => {
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
-    await closeRedisConnection(admin);
+    await closeAllConnections();
   });
 
   it('a message published on instance A reaches subscribers on A and B', async () => {
@@ -126,8 +127,12 @@ describe('RedisPubSub across gateway instances', () => {
     const topic = 'charge:chrg_test_race';
     for (let round = 0; round < 20; round++) {
       // The last local subscriber leaves while a new one arrives: UNSUBSCRIBE and SUBSCRIBE interleave.
+      // The newcomer arrives at varying points of the leaver's UNSUBSCRIBE round trip.
       const leaving = await b.pubsub.subscribe(topic);
-      const [, arriving] = await Promise.all([leaving.close(), b.pubsub.subscribe(topic)]);
+      const closing = leaving.close();
+      for (let tick = 0; tick < round % 5; tick++) await new Promise((resolve) => setImmediate(resolve));
+      const arriving = await b.pubsub.subscribe(topic);
+      await closing;
       expect(await numsub(topic)).toBe(1);
       await a.pubsub.publish(topic, round);
       expect(await first(arriving)).toBe(round);
