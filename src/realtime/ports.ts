@@ -16,20 +16,34 @@ export interface KeyValueStore {
   ping(): Promise<void>;
 }
 
-/** One live subscription to a topic. Iterate it for messages; `close()` ends the iteration. */
+/**
+ * One live subscription to a topic. Iterate it (once) for messages, in publish order; `close()` or
+ * leaving a `for await` loop ends the iteration (a pending `next()` resolves done). A subscriber that
+ * falls too far behind (default 1000 queued messages) gets the queued messages, then the iteration
+ * throws `SubscriptionOverflowError`: nothing is skipped silently.
+ */
 export interface TopicSubscription<T> extends AsyncIterable<T> {
   close(): Promise<void>;
 }
 
-/** Topic-based publish/subscribe whose messages are JSON-serialisable values. */
+/**
+ * Topic-based publish/subscribe whose messages are JSON-serialisable values. Messages travel as JSON
+ * in both adapters: subscribers receive plain data (a `Date` arrives as its ISO string) and each gets
+ * its own copy.
+ */
 export interface PubSub<T = unknown> {
-  /** Rejects when the message could not be handed to the broker (the caller must not acknowledge). */
+  /**
+   * Rejects when the message could not be handed to the broker (the caller must not acknowledge), and
+   * with TypeError for a value JSON cannot carry. Never waits for subscribers.
+   */
   publish(topic: string, message: T): Promise<void>;
   /**
    * Resolves once the subscription is established, so that anything published after that resolves is
    * delivered to it: callers subscribe first, then read the current state, and miss nothing between.
+   * Nothing published before the call is replayed.
    */
   subscribe(topic: string): Promise<TopicSubscription<T>>;
   ping(): Promise<void>;
+  /** Ends every subscription; later calls reject. */
   close(): Promise<void>;
 }

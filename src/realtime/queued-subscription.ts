@@ -92,6 +92,12 @@ export class QueuedSubscription<T> implements TopicSubscription<T>, AsyncIterato
     return { value: undefined, done: true };
   }
 
+  /** Closes the subscription, then rejects with `error` (async-generator semantics). */
+  async throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
+    await this.close();
+    throw error;
+  }
+
   /** Ends the iteration (queued messages are discarded) and detaches from the topic. Idempotent. */
   close(): Promise<void> {
     if (this.state !== 'done') {
