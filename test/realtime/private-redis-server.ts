@@ -29,6 +29,10 @@ export class PrivateRedisServer {
       { stdio: 'ignore' },
     );
     this.child = child;
+    // Should the test process end without afterAll (crash, hard timeout), take the server along.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code) => reject(new Error(`redis-server exited early (${code})`))),
     );

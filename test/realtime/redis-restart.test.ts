@@ -48,8 +48,9 @@ describe('Redis adapters through a Redis restart', () => {
   });
 
   afterAll(async () => {
-    await server.kill();
-    await Promise.all([pubsubA.close(), b.close()]);
+    // Written to survive a beforeAll that failed half-way: the child must never outlive the run.
+    await server?.kill();
+    await Promise.all([pubsubA?.close(), b?.close()]);
     await closeAllConnections();
   });
 

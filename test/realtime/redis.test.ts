@@ -6,6 +6,7 @@ import {
   RealtimeUnavailableError,
   RedisKeyValueStore,
   RedisPubSub,
+  SubscriptionOverflowError,
   type TopicSubscription,
 } from '../../src/realtime/index.js';
 import {
@@ -15,6 +16,7 @@ import {
   deleteKeysWithPrefix,
   SHARED_REDIS_URL,
   uniquePrefix,
+  waitFor,
 } from './helpers.js';
 import { describeKeyValueStoreContract } from './kv-contract.js';
 import { describePubSubContract } from './pubsub-contract.js';
@@ -51,10 +53,10 @@ interface Instance {
   close(): Promise<void>;
 }
 
-async function instance(keyPrefix: string): Promise<Instance> {
+async function instance(keyPrefix: string, maxQueuedMessages?: number): Promise<Instance> {
   const publisher = await connect(SHARED_REDIS_URL, 'test-pub');
   const subscriber = await connect(SHARED_REDIS_URL, 'test-sub');
-  const pubsub = new RedisPubSub({ publisher, subscriber, keyPrefix });
+  const pubsub = new RedisPubSub({ publisher, subscriber, keyPrefix, maxQueuedMessages });
   return {
     pubsub,
     close: async () => {
@@ -87,7 +89,7 @@ describe('RedisPubSub across gateway instances', () => {
     ]);
   });
   afterAll(async () => {
-    await Promise.all([a.close(), b.close()]);
+    await Promise.all([a?.close(), b?.close()]);
     await closeAllConnections();
   });
 
@@ -138,6 +140,25 @@ describe('RedisPubSub across gateway instances', () => {
       expect(await first(arriving)).toBe(round);
       await arriving.close();
       expect(await numsub(topic)).toBe(0);
+    }
+  });
+
+  it('a subscription that overflows leaves the topic, unsubscribing when it was the last one', async () => {
+    const topic = 'charge:chrg_test_overflow';
+    const small = await instance(keyPrefix, 2);
+    try {
+      const idle = await small.pubsub.subscribe(topic);
+      const witness = await a.pubsub.subscribe(topic);
+      for (const n of [1, 2, 3]) await a.pubsub.publish(topic, n);
+      for (const n of [1, 2, 3]) expect(await first(witness)).toBe(n);
+      await waitFor(() => small.pubsub.subscriberCount(topic) === 0);
+      await waitFor(async () => (await numsub(topic)) === 1); // only the witness's instance
+      expect(await first(idle)).toBe(1);
+      expect(await first(idle)).toBe(2);
+      await expect(first(idle)).rejects.toThrow(SubscriptionOverflowError);
+      await witness.close();
+    } finally {
+      await small.close();
     }
   });
 
