@@ -22,6 +22,8 @@ export interface DeliveryAttempt {
   outcome: 'delivered' | 'failed' | 'lost';
   /** true for the extra copy sent by the duplicate fault. */
   duplicate: boolean;
+  /** Order in which deliveries were dispatched (1, 2, ...; all attempts of one delivery share it). */
+  dispatchSeq: number;
   /** Wall-clock time of the attempt, ISO 8601. */
   at: string;
 }
@@ -66,6 +68,7 @@ export class WebhookDispatcher {
   private held: WebhookJob[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
   private pending = 0;
+  private dispatchCounter = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly baseDelayMs: number;
@@ -143,8 +146,10 @@ export class WebhookDispatcher {
     const urls = [...new Set([...this.options.getUrls(), ...job.extraUrls])];
     const faults = this.options.faults.get();
     for (const url of urls) {
+      const dispatchSeq = (this.dispatchCounter += 1);
       if (this.options.faults.webhookChance(faults.webhookLossRate)) {
         this.attempts.push({
+          dispatchSeq,
           id: newId('whdl'),
           eventId: job.eventId,
           eventKey: job.eventKey,
@@ -161,12 +166,19 @@ export class WebhookDispatcher {
       const copies = this.options.faults.webhookChance(faults.webhookDuplicateRate) ? 2 : 1;
       for (let copy = 0; copy < copies; copy += 1) {
         this.pending += 1;
-        this.later(faults.webhookDelayMs, () => this.attempt(job, url, 1, copy > 0));
+        const seq = copy === 0 ? dispatchSeq : (this.dispatchCounter += 1);
+        this.later(faults.webhookDelayMs, () => this.attempt(job, url, 1, copy > 0, seq));
       }
     }
   }
 
-  private attempt(job: WebhookJob, url: string, attempt: number, duplicate: boolean): void {
+  private attempt(
+    job: WebhookJob,
+    url: string,
+    attempt: number,
+    duplicate: boolean,
+    dispatchSeq: number,
+  ): void {
     if (this.closed) return;
     void this.post(url, job.body).then(({ status, error }) => {
       if (this.closed) return;
@@ -181,13 +193,14 @@ export class WebhookDispatcher {
         error,
         outcome: ok ? 'delivered' : 'failed',
         duplicate,
+        dispatchSeq,
         at: new Date().toISOString(),
       };
       this.attempts.push(record);
       this.options.onAttempt(record);
       if (!ok && attempt < this.maxAttempts) {
         const delay = this.baseDelayMs * 2 ** (attempt - 1);
-        this.later(delay, () => this.attempt(job, url, attempt + 1, duplicate));
+        this.later(delay, () => this.attempt(job, url, attempt + 1, duplicate, dispatchSeq));
         return;
       }
       if (!ok)

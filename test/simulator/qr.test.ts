@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { RunningSimulator } from '../../src/simulator/index.js';
 import { call, createCharge, startTestSimulator } from './helpers.js';
+
+// jsqr is CommonJS: under NodeNext the default import is module.exports; its `default` is the function.
+type JsQr = typeof jsQRModule.default;
+const jsQR: JsQr = (jsQRModule as unknown as { default?: JsQr }).default ?? (jsQRModule as unknown as JsQr);
 
 let sim: RunningSimulator;
 beforeAll(async () => {
