@@ -55,11 +55,20 @@ export class ControllableClock implements SimulatorClock {
   /** Runs `run` once the simulated time reaches `at`; returns a cancel function. */
   schedule(at: number, run: () => void): () => void {
     const task: Task = { at, seq: (this.seq += 1), run };
-    this.tasks.push(task);
-    this.arm();
+    // Kept sorted by (at, seq) with a binary insertion: many charges means many pending expiries.
+    let low = 0;
+    let high = this.tasks.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.tasks[mid] as Task).at <= at) low = mid + 1;
+      else high = mid;
+    }
+    this.tasks.splice(low, 0, task);
+    if (low === 0) this.arm();
     return () => {
-      this.tasks = this.tasks.filter((t) => t !== task);
-      this.arm();
+      const index = this.tasks.indexOf(task);
+      if (index >= 0) this.tasks.splice(index, 1);
+      if (index === 0) this.arm();
     };
   }
 
@@ -72,16 +81,9 @@ export class ControllableClock implements SimulatorClock {
 
   private runDue(): void {
     for (;;) {
-      const now = this.now();
-      let next: Task | undefined;
-      for (const task of this.tasks) {
-        if (task.at <= now && (!next || task.at < next.at || (task.at === next.at && task.seq < next.seq))) {
-          next = task;
-        }
-      }
-      if (!next) break;
-      const due = next;
-      this.tasks = this.tasks.filter((t) => t !== due);
+      const due = this.tasks[0];
+      if (!due || due.at > this.now()) break;
+      this.tasks.shift();
       try {
         due.run();
       } catch (error) {
@@ -95,7 +97,7 @@ export class ControllableClock implements SimulatorClock {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.tasks.length === 0) return;
-    const earliest = Math.min(...this.tasks.map((t) => t.at));
+    const earliest = (this.tasks[0] as Task).at;
     const delay = Math.min(Math.max(earliest - this.now(), 0), MAX_TIMEOUT_MS);
     this.timer = setTimeout(() => this.runDue(), delay);
     // The HTTP server keeps the process alive; this timer alone must not.
