@@ -39,7 +39,7 @@ export interface SimulatorOptions {
   logger?: Logger;
   /** Source clock the simulated clock starts from (default Date.now); advance()/set() move it on. */
   now?: () => number;
-  /** Webhook retry policy; defaults: 500 ms base delay doubling, 8 attempts, 10 s timeout. */
+  /** Webhook retry policy; defaults: 100 ms base delay doubling, 8 attempts, 10 s timeout. */
   webhookRetry?: WebhookRetryOptions;
   /** Request body limit in bytes (default 1 MiB). */
   bodyLimitBytes?: number;

@@ -29,7 +29,7 @@ export interface DeliveryAttempt {
 }
 
 export interface WebhookRetryOptions {
-  /** Delay before the first retry; doubles each time. Default 500 ms. */
+  /** Delay before the first retry; doubles each time. Default 100 ms (the CLI uses 1 s). */
   baseDelayMs?: number;
   /** Attempts per delivery, the first included. Default 8. */
   maxAttempts?: number;
@@ -76,7 +76,7 @@ export class WebhookDispatcher {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: DispatcherOptions) {
-    this.baseDelayMs = options.retry?.baseDelayMs ?? 500;
+    this.baseDelayMs = options.retry?.baseDelayMs ?? 100;
     this.maxAttempts = options.retry?.maxAttempts ?? 8;
     this.timeoutMs = options.retry?.timeoutMs ?? 10_000;
   }
