@@ -44,6 +44,8 @@ export interface Config {
   /** base64; set → webhook signatures are required. */
   webhookSecret: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel (REDIS_KEY_PREFIX): instances sharing state use the same. */
+  redisKeyPrefix: string | undefined;
   apiKeys: ApiKeyConfig[];
   /** Unset → generated per process (test and simulator modes only). */
   tokenSecret: string | undefined;
@@ -116,6 +118,13 @@ const envSchema = z.object({
   OMISE_MAX_ATTEMPTS: positiveInt.max(10).default(3),
   OMISE_WEBHOOK_SECRET: base64,
   REDIS_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  REDIS_KEY_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : . _ -')
+      .optional(),
+  ),
   GATEWAY_API_KEYS: optionalString,
   GATEWAY_TOKEN_SECRET: z.preprocess(
     emptyToUndefined,
@@ -217,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhookSecret: e.OMISE_WEBHOOK_SECRET,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     apiKeys,
     tokenSecret: e.GATEWAY_TOKEN_SECRET,
     simulatorPort: e.SIMULATOR_PORT,

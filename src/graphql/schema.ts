@@ -4,13 +4,14 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type AuthChecker, type PubSub } from 'type-graphql';
 import type { GraphQLContext } from './context.js';
 import { ChargeQueryResolver } from './resolvers/charge-query-resolver.js';
+import { ChargeStatusSubscriptionResolver } from './resolvers/charge-status-subscription-resolver.js';
 import { PaymentMutationResolver } from './resolvers/payment-mutation-resolver.js';
 import { QrCodeResolver } from './resolvers/qr-code-resolver.js';
 
 export interface BuildGatewaySchemaOptions {
   /**
-   * Where subscription resolvers subscribe (type-graphql's `pubSub`). Required by type-graphql as soon
-   * as a resolver declares a subscription; the schema without subscriptions ignores it.
+   * type-graphql's `pubSub`, for subscriptions declared with `topics`. `chargeStatus` uses its own
+   * `subscribe` (the ChargeStatusFeed from the context), so the default refuses every use.
    */
   pubSub?: PubSub;
   /** Decides `@Authorized()` fields (type-graphql); unset → such fields are refused. */
@@ -18,7 +19,25 @@ export interface BuildGatewaySchemaOptions {
 }
 
 /** The resolvers of the schema. A new resolver class (e.g. subscriptions) is added here. */
-export const RESOLVERS = [ChargeQueryResolver, PaymentMutationResolver, QrCodeResolver] as const;
+export const RESOLVERS = [
+  ChargeQueryResolver,
+  PaymentMutationResolver,
+  QrCodeResolver,
+  ChargeStatusSubscriptionResolver,
+] as const;
+
+/**
+ * type-graphql refuses to build a schema with subscriptions without a pubSub, even when every
+ * subscription brings its own `subscribe`. This one makes any topic-based subscription fail loudly.
+ */
+const NO_TOPIC_PUBSUB: PubSub = {
+  publish() {
+    throw new Error('topic-based subscriptions are not used: pass a pubSub to buildGatewaySchema');
+  },
+  subscribe() {
+    throw new Error('topic-based subscriptions are not used: pass a pubSub to buildGatewaySchema');
+  },
+};
 
 /**
  * Builds the gateway's executable schema from the type-graphql classes. Resolvers take their services
@@ -29,7 +48,7 @@ export async function buildGatewaySchema(options: BuildGatewaySchemaOptions = {}
   return buildSchema({
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
-    ...(options.pubSub && { pubSub: options.pubSub }),
+    pubSub: options.pubSub ?? NO_TOPIC_PUBSUB,
     ...(options.authChecker && { authChecker: options.authChecker }),
     // Input rules live in payments/ (they become userErrors); type-graphql's class-validator is unused.
     validate: false,

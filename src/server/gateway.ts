@@ -8,12 +8,22 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
 import { OmiseClient } from '../omise/client.js';
+import { DocumentCache, DEFAULT_DOCUMENT_CACHE_SIZE } from '../graphql/document-cache.js';
+import { mapCharge } from '../payments/omise-mapper.js';
 import { createPaymentsService } from '../payments/payments.js';
 import type { PaymentsService } from '../payments/payments-service.js';
+import {
+  ChargeStatusFeed,
+  ChargeStatusPublisher,
+  ReconciliationPoller,
+  type Scheduler,
+} from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
+import { createOmiseWebhookHandler, DEFAULT_WEBHOOK_DEDUP_TTL_MS } from '../webhooks/index.js';
 import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
@@ -42,8 +52,21 @@ export interface GatewayOverrides {
   payments?: PaymentsService;
   /** Business clock of the payments rules (refund window, void day); default the system clock. */
   now?: () => Date;
-  /** Receives `POST /webhooks/omise`; unset → that route answers 501. */
+  /** Receives `POST /webhooks/omise`; default: the Omise webhook handler (src/webhooks) on this gateway's feed. */
   webhookReceiver?: WebhookReceiver;
+  /** GraphQL over WebSocket tunables and hooks (auth, limits); defaults in src/server/graphql-ws.ts. */
+  websocket?: Pick<
+    GraphQLWebSocketOptions,
+    | 'keepAliveMs'
+    | 'connectionInitWaitTimeoutMs'
+    | 'maxPayloadBytes'
+    | 'closeGraceMs'
+    | 'onConnect'
+    | 'extendContext'
+    | 'checkOperation'
+  > & { documentCacheSize?: number };
+  /** Timers of the reconciliation poll (tests); default real, unref'd timers. */
+  pollScheduler?: Scheduler;
   /** Options of the schema (type-graphql pubSub for subscriptions, authChecker). */
   schema?: BuildGatewaySchemaOptions;
   /** More Apollo plugins, after the gateway's own. */
@@ -73,6 +96,12 @@ export interface RunningGateway {
   logger: Logger;
   metrics: GatewayMetrics;
   payments: PaymentsService;
+  /** The `chargeStatus` feed of this instance (open subscriptions: `openCount`). */
+  chargeStatusFeed: ChargeStatusFeed;
+  /** Polls pending charges that have subscribers here (`watchedCount`). */
+  poller: ReconciliationPoller;
+  /** Parsed and validated WebSocket documents (`parses`, `hits`). */
+  documentCache: DocumentCache;
   /** Drains HTTP (in-flight requests finish), stops Apollo, closes what startGateway opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -106,6 +135,7 @@ export async function startGateway(
     if (!realtime) {
       const created = await createRealtime({
         redisUrl: config.redisUrl,
+        ...(config.redisKeyPrefix !== undefined && { keyPrefix: config.redisKeyPrefix }),
         logger: logger.child({ component: 'realtime' }),
       });
       closers.push(() => created.close());
@@ -123,8 +153,46 @@ export async function startGateway(
         ...(overrides.now && { now: overrides.now }),
       });
 
+    // One publisher, one poller and one feed per process, on the shared pub/sub and key-value store:
+    // a webhook received by any instance reaches the subscribers of every instance.
+    const loadCharge = (chargeId: string) => payments.getCharge(chargeId);
+    const publisher = new ChargeStatusPublisher({
+      pubsub: realtime.pubsub,
+      kv: realtime.kv,
+      logger: logger.child({ component: 'charge-status' }),
+    });
+    const poller = new ReconciliationPoller({
+      loadCharge,
+      publisher,
+      intervalMs: config.reconcileIntervalSeconds * 1000,
+      logger: logger.child({ component: 'reconciliation' }),
+      ...(overrides.pollScheduler && { scheduler: overrides.pollScheduler }),
+    });
+    const feed = new ChargeStatusFeed({
+      pubsub: realtime.pubsub,
+      loadCharge,
+      poller,
+      logger: logger.child({ component: 'charge-status' }),
+    });
+    const webhookReceiver =
+      overrides.webhookReceiver ??
+      createOmiseWebhookHandler({
+        omise,
+        kv: realtime.kv,
+        publisher,
+        mapCharge,
+        ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
+        logger,
+        dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
+      });
+
+    const schema = await buildGatewaySchema(overrides.schema);
+    const documentCache = new DocumentCache(schema, {
+      maxEntries: overrides.websocket?.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
+      ...(overrides.validationRules && { validationRules: overrides.validationRules }),
+    });
     const apollo = createApollo({
-      schema: await buildGatewaySchema(overrides.schema),
+      schema,
       logger: logger.child({ component: 'apollo' }),
       metrics,
       introspection: config.introspection,
@@ -163,7 +231,7 @@ export async function startGateway(
           handler: readinessRoute(checks, overrides.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS),
         },
         { method: 'GET', path: '/metrics', handler: metricsRoute(metrics) },
-        { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(overrides.webhookReceiver) },
+        { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(webhookReceiver) },
       ],
       overrides.routes ?? [],
     );
@@ -174,9 +242,25 @@ export async function startGateway(
       metrics,
       shutdownGraceMs: overrides.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     });
-    const address = await http.listen(config.port, config.host);
-    // The HTTP server drains first (in-flight operations still need Apollo), then the rest closes.
+    const { documentCacheSize: _size, ...websocketOptions } = overrides.websocket ?? {};
+    const websocket = attachGraphQLWebSocket({
+      server: http.server,
+      path: '/graphql',
+      schema,
+      documents: documentCache,
+      payments,
+      chargeStatus: feed,
+      logger,
+      ...websocketOptions,
+    });
+    // Closed in reverse: WebSocket clients first (their subscriptions end), then the feed and the
+    // poll loops, then HTTP drains (in-flight webhooks still publish), then Apollo, then the realtime
+    // connections (pushed first above).
     closers.push(() => http.close());
+    closers.push(async () => poller.close());
+    closers.push(() => feed.close());
+    closers.push(() => websocket.close());
+    const address = await http.listen(config.port, config.host);
 
     const host = urlHost(address.address);
     const origin = `http://${host}:${address.port}`;
@@ -191,6 +275,9 @@ export async function startGateway(
       logger,
       metrics,
       payments,
+      chargeStatusFeed: feed,
+      poller,
+      documentCache,
       close() {
         closing ??= closeAll().then(() => logger.info('gateway stopped'));
         return closing;

@@ -1,0 +1,63 @@
+import { GraphQLError } from 'graphql';
+import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../payments/errors.js';
+import { ChargeNotFoundError, type ChargeStatusEvent } from '../../payments/status-feed/index.js';
+import { RealtimeUnavailableError } from '../../realtime/errors.js';
+import type { GraphQLContext } from '../context.js';
+import { GatewayErrorCode } from '../errors.js';
+import { ChargeStatusEventType } from '../types/charge-status-event.js';
+
+/**
+ * `chargeStatus(chargeId)`: the feed's iterator, returned as is (its return() releases the topic and
+ * the poll loop when the client leaves). The resolver only passes each event through.
+ */
+@Resolver()
+export class ChargeStatusSubscriptionResolver {
+  @Subscription(() => ChargeStatusEventType, {
+    description:
+      "The charge's current state first, then every change of status; completes right after a terminal status.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { chargeId: string }, GraphQLContext>) =>
+      subscribeToChargeStatus(context, args.chargeId),
+  })
+  chargeStatus(
+    @Root() event: ChargeStatusEvent,
+    @Arg('chargeId', () => ID) _chargeId: string,
+  ): ChargeStatusEvent {
+    return event;
+  }
+}
+
+async function subscribeToChargeStatus(
+  context: GraphQLContext,
+  chargeId: string,
+): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
+  const feed = context.chargeStatus;
+  if (!feed) {
+    throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql.', {
+      extensions: { code: 'SUBSCRIPTIONS_NOT_AVAILABLE' },
+    });
+  }
+  try {
+    return await feed.subscribe(chargeId);
+  } catch (error) {
+    throw subscriptionError(error);
+  }
+}
+
+/** The feed's failures as the GraphQL errors clients know (contract.md codes). */
+function subscriptionError(error: unknown): unknown {
+  if (error instanceof ChargeNotFoundError) {
+    return new GraphQLError(`Charge ${error.chargeId} was not found.`, {
+      extensions: { code: 'NOT_FOUND', userErrorCode: 'CHARGE_NOT_FOUND' },
+    });
+  }
+  if (error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError) {
+    return error; // formatGatewayError gives them their codes
+  }
+  if (error instanceof RealtimeUnavailableError) {
+    return new GraphQLError('Charge status updates are unavailable; retry later.', {
+      extensions: { code: GatewayErrorCode.UPSTREAM_UNAVAILABLE },
+    });
+  }
+  return error;
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { Context as WsContext, ServerOptions } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createContext, type ChargeStatusSource, type GraphQLContext } from '../graphql/context.js';
+import type { DocumentCache } from '../graphql/document-cache.js';
+import { classifyError, formatGatewayError } from '../graphql/errors.js';
+import type { PaymentsService } from '../payments/payments-service.js';
+
+export const DEFAULT_WS_KEEP_ALIVE_MS = 12_000;
+export const DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS = 5_000;
+export const DEFAULT_WS_MAX_PAYLOAD_BYTES = 64 * 1024;
+/** How long shutdown waits for clients to answer the close frame before cutting their sockets. */
+export const DEFAULT_WS_CLOSE_GRACE_MS = 1_000;
+
+/** What graphql-ws hands to its hooks for one connection, with the ws extras of this server. */
+export type WebSocketConnection = WsContext<
+  Record<string, unknown> | undefined,
+  { socket: WebSocket; request: IncomingMessage }
+>;
+
+export interface GraphQLWebSocketOptions {
+  /** The gateway's node:http server: upgrades on `path` are GraphQL over WebSocket. */
+  server: Server;
+  path?: string;
+  schema: GraphQLSchema;
+  documents: DocumentCache;
+  payments: PaymentsService;
+  chargeStatus: ChargeStatusSource;
+  logger: Logger;
+  /**
+   * ws-level ping every keepAliveMs; a client that has not answered with a pong keepAliveMs later is
+   * terminated, which completes its subscriptions (graphql-ws's own keep-alive). Default 12 s.
+   */
+  keepAliveMs?: number;
+  /** No `connection_init` within this → close 4408. Default 5 s. */
+  connectionInitWaitTimeoutMs?: number;
+  /** Bigger messages close the socket (1009). Default 64 KiB. */
+  maxPayloadBytes?: number;
+  closeGraceMs?: number;
+  /** At `connection_init` (authentication): false closes with 4403; may throw. */
+  onConnect?: ServerOptions['onConnect'];
+  /** Adds to each operation's context (the principal...); may throw a GraphQLError. */
+  extendContext?: (connection: WebSocketConnection, base: GraphQLContext) => Promise<GraphQLContext>;
+  /** Refuses an operation before it runs (limits, rate limiting): return errors to refuse. */
+  checkOperation?: (
+    connection: WebSocketConnection,
+    args: ExecutionArgs,
+  ) => Promise<readonly GraphQLError[] | void> | readonly GraphQLError[] | void;
+}
+
+export interface GraphQLWebSocketServer {
+  /** Sockets currently open. */
+  readonly clientCount: number;
+  /** Closes every socket (1001, then terminated after a short grace) and stops accepting upgrades. */
+  close(): Promise<void>;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-transport-ws, graphql-ws's server on `ws`) on the gateway's own HTTP
+ * server. Documents come from the DocumentCache (parsed and validated once per distinct text), errors
+ * are formatted exactly as over HTTP (formatGatewayError), and each operation gets its own context.
+ */
+export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocketServer {
+  const { schema, documents, payments, chargeStatus, logger } = options;
+  const log = logger.child({ component: 'graphql-ws' });
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: options.path ?? '/graphql',
+    maxPayload: options.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
+  });
+  wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
+
+  const formatErrors = (errors: readonly GraphQLError[], requestId?: string) =>
+    errors.map((error) => {
+      if (classifyError(error) === 'internal') {
+        log.error(
+          { err: error.originalError ?? error, requestId },
+          'internal error in a WebSocket operation',
+        );
+      }
+      return formatGatewayError(error.toJSON(), error);
+    });
+
+  const disposable = useServer(
+    {
+      schema,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS,
+      ...(options.onConnect && { onConnect: options.onConnect }),
+      onSubscribe: async (connection, _id, payload) => {
+        const prepared = documents.get(payload.query);
+        if (!prepared.ok) return prepared.errors;
+        const requestId = randomUUID();
+        const base = createContext(
+          payments,
+          requestId,
+          log.child({ requestId, operationName: payload.operationName ?? undefined }),
+          chargeStatus,
+        );
+        let contextValue = base;
+        try {
+          if (options.extendContext) {
+            contextValue = await options.extendContext(connection as WebSocketConnection, base);
+          }
+        } catch (error) {
+          // A refusal (UNAUTHENTICATED...) is this operation's error, not the connection's end.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const args: ExecutionArgs = {
+          schema,
+          document: prepared.document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue,
+        };
+        const refused = await options.checkOperation?.(connection as WebSocketConnection, args);
+        if (refused && refused.length > 0) return refused;
+        return args;
+      },
+      onNext: (_connection, _id, _payload, args, result) => {
+        if (!result.errors || result.errors.length === 0) return;
+        const requestId = (args.contextValue as GraphQLContext | undefined)?.requestId;
+        return { ...result, errors: formatErrors(result.errors, requestId) };
+      },
+      onError: (_connection, _id, _payload, errors) => formatErrors(errors),
+    },
+    wss,
+    options.keepAliveMs ?? DEFAULT_WS_KEEP_ALIVE_MS,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    get clientCount() {
+      return wss.clients.size;
+    },
+    close() {
+      closing ??= (async () => {
+        const cut = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, options.closeGraceMs ?? DEFAULT_WS_CLOSE_GRACE_MS);
+        cut.unref();
+        try {
+          // Sends 1001 Going away to every client, stops upgrades, resolves once every socket is gone.
+          await disposable.dispose();
+        } finally {
+          clearTimeout(cut);
+        }
+      })();
+      return closing;
+    },
+  };
+}
