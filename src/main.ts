@@ -88,7 +88,11 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
   } else {
     lines.push('Auth:              GATEWAY_API_KEYS is set, but this build does not check credentials yet');
   }
+  const wsUrl = gateway.url.replace(/^http/, 'ws');
   lines.push(
+    `Subscriptions:     ${wsUrl}  (graphql-transport-ws; try: npm run watch-charge -- <chargeId> ${gateway.url})`,
+    `Webhooks:          POST ${gateway.origin}/webhooks/omise  (signatures ${config.webhookSecret === undefined ? 'NOT verified: OMISE_WEBHOOK_SECRET unset' : 'verified'})`,
+    `Shared state:      ${config.redisUrl === undefined ? 'in memory (one instance)' : 'Redis (REDIS_URL)'}`,
     `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz  ${gateway.origin}/metrics`,
     '',
     'Create a charge:',

@@ -8,7 +8,11 @@ import type { PaymentsService } from '../../../src/payments/payments-service.js'
 import { MemoryKeyValueStore } from '../../../src/realtime/memory-key-value-store.js';
 import { createLogger } from '../../../src/server/logger.js';
 import { startGateway, type GatewayOverrides, type RunningGateway } from '../../../src/server/gateway.js';
-import { startSimulator, type RunningSimulator } from '../../../src/simulator/index.js';
+import {
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorOptions,
+} from '../../../src/simulator/index.js';
 
 /** One HTTP request to Omise made by the gateway's client, as seen on the wire. */
 export interface OmiseRequest {
@@ -47,6 +51,8 @@ export interface HarnessOptions {
   wrapPayments?: (payments: PaymentsService) => PaymentsService;
   overrides?: GatewayOverrides;
   env?: Record<string, string>;
+  /** Options of the simulator (e.g. a webhook secret the gateway is also given in `env`). */
+  simulator?: SimulatorOptions;
 }
 
 /**
@@ -54,7 +60,7 @@ export interface HarnessOptions {
  * fetch is wrapped only to count the requests it sends. The payments rules use the simulator's clock.
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sim = await startSimulator();
+  const sim = await startSimulator(options.simulator);
   const omiseRequests: OmiseRequest[] = [];
   const logs: Record<string, unknown>[] = [];
   // The gateway's own logger (its redaction included), writing into memory.

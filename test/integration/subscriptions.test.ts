@@ -1,0 +1,248 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import {
+  ChargeStatusDocument,
+  CreateTrueMoneyChargeDocument,
+  SimulateChargeOutcomeDocument,
+  type PaymentOutcome,
+} from '../generated/operations.js';
+import { signWebhook } from '../../src/omise/webhook-signature.js';
+import { print } from 'graphql';
+import { waitFor } from '../realtime/helpers.js';
+import { dataOf, startHarness, type Harness } from './support/harness.js';
+import { subscribe, subscribeToChargeStatus, wsClient } from './support/ws-client.js';
+
+/**
+ * The chargeStatus subscription over a real WebSocket (graphql-ws client on `ws`) against a gateway
+ * in process, with the simulator's signed webhooks delivered to the gateway's receiver.
+ */
+
+const webhookSecret = randomBytes(32).toString('base64');
+let h: Harness;
+let wsUrl: string;
+
+beforeAll(async () => {
+  h = await startHarness({
+    simulator: { webhookSecret },
+    env: { OMISE_WEBHOOK_SECRET: webhookSecret, RECONCILE_INTERVAL_SECONDS: '3600' },
+    overrides: { websocket: { connectionInitWaitTimeoutMs: 300, keepAliveMs: 200 } },
+  });
+  h.sim.setWebhookUrls([`${h.gateway.origin}/webhooks/omise`]);
+  wsUrl = h.gateway.url.replace(/^http/, 'ws');
+});
+afterAll(async () => {
+  await h.close();
+});
+
+let nextAmount = 30_000;
+async function createCharge(): Promise<string> {
+  const response = await h.gql(CreateTrueMoneyChargeDocument, { input: { amount: (nextAmount += 100) } });
+  return dataOf(response).createTrueMoneyCharge.charge!.id;
+}
+async function simulate(chargeId: string, outcome: PaymentOutcome): Promise<void> {
+  const response = await h.gql(SimulateChargeOutcomeDocument, { input: { chargeId, outcome } });
+  expect(dataOf(response).simulateChargeOutcome.userErrors).toEqual([]);
+}
+
+/** A raw graphql-transport-ws socket (for what the graphql-ws client hides). */
+function rawSocket(options: WebSocket.ClientOptions = {}) {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws', options);
+  const messages: { type: string; id?: string; payload?: unknown }[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as (typeof messages)[number]));
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  /** Opens, sends connection_init and waits for the ack. */
+  const init = async () => {
+    await opened;
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await waitFor(() => messages.some((m) => m.type === 'connection_ack'));
+  };
+  return { socket, messages, closed, opened, init };
+}
+
+describe('chargeStatus', () => {
+  it('sends the current state first, then the outcome the webhook brought, then completes', async () => {
+    const chargeId = await createCharge();
+    const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
+    try {
+      await sub.received(1);
+      expect(sub.events[0]).toMatchObject({ chargeId, status: 'PENDING', terminal: false });
+      expect(sub.events[0]!.charge.id).toBe(chargeId);
+      await simulate(chargeId, 'SUCCESSFUL');
+      expect(await sub.ended).toBe('complete');
+      expect(sub.events.map((e) => e.status)).toEqual(['PENDING', 'SUCCESSFUL']);
+      expect(sub.events[1]).toMatchObject({ terminal: true, charge: { paid: true } });
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.close();
+    }
+    // The webhook delivered it (the poll interval is an hour here): signed, accepted.
+    const deliveries = h.sim.deliveries().filter((d) => d.eventKey === 'charge.complete');
+    expect(deliveries.some((d) => d.status === 200)).toBe(true);
+    await waitFor(() => h.gateway.chargeStatusFeed.openCount === 0 && h.gateway.poller.watchedCount === 0);
+  });
+
+  it('a late subscriber gets the outcome at once, and the stream completes', async () => {
+    const chargeId = await createCharge();
+    await simulate(chargeId, 'FAILED');
+    const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
+    try {
+      expect(await sub.ended).toBe('complete');
+      expect(sub.events.map((e) => [e.status, e.terminal])).toEqual([['FAILED', true]]);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('an unknown charge is a NOT_FOUND error; nothing stays subscribed', async () => {
+    const sub = subscribeToChargeStatus(h.gateway.url, 'chrg_test_doesnotexist0000000');
+    try {
+      await sub.ended;
+      expect(sub.events).toEqual([]);
+      expect(sub.errors).toHaveLength(1);
+      expect(sub.errors[0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await sub.close();
+    }
+    expect(h.gateway.chargeStatusFeed.openCount).toBe(0);
+  });
+
+  it('Omise failing while the current state is read is UPSTREAM_UNAVAILABLE', async () => {
+    const chargeId = await createCharge();
+    h.sim.faults.set({ errorRate: 1 });
+    const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
+    try {
+      await sub.ended;
+      expect(sub.errors.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(JSON.stringify(sub.errors)).not.toContain('skey_');
+    } finally {
+      h.sim.faults.reset();
+      await sub.close();
+    }
+  });
+
+  it('an invalid document is refused with its validation error', async () => {
+    const client = wsClient(h.gateway.url);
+    const sub = subscribe(
+      h.gateway.url,
+      // Parses; invalid against the schema.
+      'subscription { chargeStatus(chargeId: "chrg_test_x") { noSuchField } }',
+      {},
+      (data) => data,
+      client,
+    );
+    try {
+      expect(await sub.ended).toBe('error');
+      expect(sub.events).toEqual([]);
+      expect(sub.errors[0]!.message).toMatch(/noSuchField/);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('parses and validates a document once, however many subscriptions use it', async () => {
+    const cache = h.gateway.documentCache;
+    const query = `subscription Once($chargeId: ID!) { chargeStatus(chargeId: $chargeId) { status } }`;
+    const parsesBefore = cache.parses;
+    const hitsBefore = cache.hits;
+    const [a, b] = [await createCharge(), await createCharge()];
+    for (const chargeId of [a, b]) {
+      const socket = rawSocket();
+      await socket.init();
+      socket.socket.send(
+        JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { chargeId } } }),
+      );
+      await waitFor(() => socket.messages.some((m) => m.type === 'next'));
+      socket.socket.close(1000);
+      await socket.closed;
+    }
+    expect(cache.parses - parsesBefore).toBe(1);
+    expect(cache.hits - hitsBefore).toBe(1);
+    await waitFor(() => h.gateway.chargeStatusFeed.openCount === 0);
+  });
+
+  it('closes a socket that never sends connection_init (4408)', async () => {
+    const socket = rawSocket();
+    await socket.opened;
+    expect(await socket.closed).toBe(4408);
+  });
+
+  it('terminates a client that stops answering pings and frees its subscription', async () => {
+    const chargeId = await createCharge();
+    const socket = rawSocket({ autoPong: false });
+    await socket.init();
+    socket.socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: print(ChargeStatusDocument), variables: { chargeId } },
+      }),
+    );
+    await waitFor(() => socket.messages.some((m) => m.type === 'next'));
+    expect(h.gateway.chargeStatusFeed.openCount).toBe(1);
+    expect(h.gateway.poller.watchedCount).toBe(1);
+    expect(await socket.closed).toBe(1006); // cut by the server, no close frame
+    await waitFor(() => h.gateway.chargeStatusFeed.openCount === 0 && h.gateway.poller.watchedCount === 0);
+  });
+
+  it('a webhook with a forged signature is 401 and publishes nothing', async () => {
+    const chargeId = await createCharge();
+    const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
+    try {
+      await sub.received(1);
+      await simulate(chargeId, 'SUCCESSFUL');
+      // (the simulator's own delivery completes the subscription; the forged one must be refused)
+      await sub.ended;
+      const body = JSON.stringify({
+        object: 'event',
+        id: 'evnt_test_forged000000000000',
+        key: 'charge.complete',
+        data: { object: 'charge', id: chargeId },
+      });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const forged = await h.http('/webhooks/omise', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'omise-signature': signWebhook(randomBytes(32).toString('base64'), timestamp, body),
+          'omise-signature-timestamp': String(timestamp),
+        },
+        body,
+      });
+      expect(forged.status).toBe(401);
+      await forged.arrayBuffer();
+    } finally {
+      await sub.close();
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('closes WebSocket clients and ends their subscriptions when the gateway closes', async () => {
+    const secret = randomBytes(32).toString('base64');
+    const own = await startHarness({
+      simulator: { webhookSecret: secret },
+      env: { OMISE_WEBHOOK_SECRET: secret },
+    });
+    let closed = false;
+    try {
+      const created = await own.gql(CreateTrueMoneyChargeDocument, { input: { amount: 10_000 } });
+      const chargeId = dataOf(created).createTrueMoneyCharge.charge!.id;
+      const sub = subscribeToChargeStatus(own.gateway.url, chargeId);
+      await sub.received(1);
+      expect(own.gateway.chargeStatusFeed.openCount).toBe(1);
+      await own.close();
+      closed = true;
+      await expect(sub.ended).rejects.toThrow(/1001/);
+      expect(own.gateway.chargeStatusFeed.openCount).toBe(0);
+      expect(own.gateway.poller.watchedCount).toBe(0);
+      await sub.close();
+    } finally {
+      if (!closed) await own.close();
+    }
+  });
+});
