@@ -1,0 +1,54 @@
+/** Messages between bench/run.ts (load generator) and bench/target.ts (the servers under test). */
+
+/** What the target process started, sent once when everything answers. */
+export interface TargetInfo {
+  /** Bare node:http server answering the gateway's own `charge(id)` response body, verbatim. */
+  baselineUrl: string;
+  /** That body (so the load generator can check it gets the same bytes from the gateway). */
+  chargeResponseBody: string;
+  /** Bare node:http server answering each request with one `retrieveCharge` of the gateway's OmiseClient. */
+  omiseClientRelayUrl: string;
+  /** The same with a plain node:http keep-alive request instead of the OmiseClient. */
+  leanClientRelayUrl: string;
+  /** Gateway with in-memory stores. */
+  gatewayUrl: string;
+  /** Gateway with Redis stores (REDIS_URL, private key prefix); unset when Redis was not asked for or not reachable. */
+  gatewayRedisUrl?: string;
+  /** Why there is no Redis gateway, when there is none. */
+  redisNote?: string;
+  /** Omise simulator both gateways talk to. */
+  simulatorUrl: string;
+  simulatorSecretKey: string;
+  /** A pending charge created at start-up (the one every read scenario queries). */
+  chargeId: string;
+  /** Five more distinct charges. */
+  otherChargeIds: string[];
+}
+
+export type TargetCommand =
+  /** How many HTTP requests the gateways' Omise client has sent so far. */
+  | { id: number; cmd: 'omiseCalls' }
+  /** process.memoryUsage() after a full GC. */
+  | { id: number; cmd: 'memory' }
+  /** Deletes every Redis key under the run's private prefix; answers how many. */
+  | { id: number; cmd: 'cleanupRedis' }
+  /**
+   * Points the simulator's webhooks at the memory gateway (on) or nowhere (off). Off during the load
+   * scenarios: each created charge's webhook makes the gateway re-fetch it, which would blur the counts.
+   */
+  | { id: number; cmd: 'webhooks'; on: boolean }
+  | { id: number; cmd: 'close' };
+
+export interface TargetReply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+export type TargetMessage = { type: 'ready'; info: TargetInfo } | { type: 'failed'; error: string };
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+}

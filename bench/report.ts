@@ -1,0 +1,143 @@
+/** The results as a markdown report (stdout and bench/results/latest.md) and JSON (latest.json). */
+import os from 'node:os';
+import type { FanOutTrial } from './subscriptions.js';
+
+export interface ScenarioRow {
+  /** 1, 2, ... as in docs/benchmarks.md; letters for variants (5b). */
+  number: string;
+  name: string;
+  title: string;
+  /** Name of the scenario this one is compared with (in the same run). */
+  baseline?: string;
+  reqPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  requests?: number;
+  seconds?: number;
+  /** reqPerSec / baseline's reqPerSec. */
+  ratio?: number;
+  omiseCallsPerRequest?: number;
+  failures?: number;
+  failureDetail?: string;
+  /** Set when the scenario did not run; says why. */
+  skipped?: string;
+}
+
+export interface FanOutSummary {
+  subscribers: number;
+  trials: FanOutTrial[];
+}
+
+export interface FanOutReport {
+  skipped?: string;
+  single?: FanOutSummary;
+  many?: FanOutSummary;
+  /** median last-arrival time with N subscribers / with 1. */
+  ratio?: number;
+}
+
+export interface RunMeta {
+  date: string;
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  totalMemoryGiB: number;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  writeRequests: number;
+  totalSeconds: number;
+}
+
+export function machineMeta(): Pick<
+  RunMeta,
+  'node' | 'platform' | 'cpus' | 'cpuModel' | 'totalMemoryGiB' | 'loadAverageAtStart'
+> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadAverageAtStart: loadAverage(),
+  };
+}
+
+export function loadAverage(): number[] {
+  return os.loadavg().map((v) => Math.round(v * 100) / 100);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+const int = (v: number | undefined) => (v === undefined ? '' : Math.round(v).toLocaleString('en-US'));
+const ms = (v: number | undefined) =>
+  v === undefined ? '' : v < 10 ? v.toFixed(1) : Math.round(v).toString();
+const ratio = (v: number | undefined) => (v === undefined ? '' : `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}×`);
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)}`;
+
+export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOutReport | undefined): string {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `- Date: ${meta.date}`,
+    `- Machine: ${meta.cpus} cores (${meta.cpuModel}), ${meta.totalMemoryGiB} GiB, ${meta.platform}; Node ${meta.node}`,
+    `- Load average (1/5/15 min) at start ${meta.loadAverageAtStart.join(' / ')}, at end ${meta.loadAverageAtEnd.join(' / ')}`,
+    '- Other processes may have been running on this machine during the run (it is shared): compare the ratios,',
+    '  which are measured in the same run, rather than absolute numbers across runs.',
+    `- Settings: ${meta.connections} connections, ${meta.durationSeconds} s per read scenario after a ${meta.warmupSeconds} s warm-up; ` +
+      `${meta.writeRequests} requests per write scenario; whole run ${Math.round(meta.totalSeconds)} s`,
+    '',
+    '| # | scenario | req/s | p50 ms | p99 ms | ratio | vs | Omise calls/req | requests | failures |',
+    '|---|---|--:|--:|--:|--:|---|--:|--:|--:|',
+  ];
+  for (const row of rows) {
+    if (row.skipped) {
+      lines.push(`| ${row.number} | ${row.name} | skipped: ${row.skipped} | | | | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${row.number} | ${row.name} | ${int(row.reqPerSec)} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ratio(row.ratio)} | ` +
+        `${row.baseline ?? ''} | ${row.omiseCallsPerRequest === undefined ? '' : row.omiseCallsPerRequest.toFixed(2)} | ` +
+        `${int(row.requests)} | ${row.failures ? `${row.failures} (${row.failureDetail})` : '0'} |`,
+    );
+  }
+  lines.push('', 'Scenarios:', '');
+  for (const row of rows) lines.push(`- **${row.name}**: ${row.title}`);
+
+  if (fanOut) {
+    lines.push('', '## chargeStatus fan-out', '');
+    if (fanOut.skipped || !fanOut.single || !fanOut.many) {
+      lines.push(`Skipped: ${fanOut.skipped ?? 'no result'}`);
+    } else {
+      lines.push(
+        '| subscribers | trials | open all (ms) | simulateChargeOutcome round trip (ms) | first SUCCESSFUL (ms) | last SUCCESSFUL (ms) | RSS per subscription (KiB) | heap per subscription (KiB) |',
+        '|--:|--:|--:|--:|--:|--:|--:|--:|',
+      );
+      for (const summary of [fanOut.single, fanOut.many]) {
+        const t = summary.trials;
+        const m = (pick: (x: FanOutTrial) => number) => median(t.map(pick));
+        lines.push(
+          `| ${summary.subscribers} | ${t.length} | ${ms(m((x) => x.subscribeMs))} | ${ms(m((x) => x.mutationMs))} | ` +
+            `${ms(m((x) => x.firstMs))} | ${ms(m((x) => x.lastMs))} | ` +
+            `${summary.subscribers > 1 ? kib(m((x) => x.rssPerSubscriptionBytes)) : ''} | ` +
+            `${summary.subscribers > 1 ? kib(m((x) => x.heapPerSubscriptionBytes)) : ''} |`,
+        );
+      }
+      lines.push(
+        '',
+        `Medians of the trials. Ratio of the last arrival, ${fanOut.many.subscribers} subscribers vs 1: ${ratio(fanOut.ratio)}. ` +
+          'Times start when simulateChargeOutcome is sent: they include the simulator marking the charge paid, ' +
+          'its webhook to the gateway, the gateway re-fetching the charge and publishing it.',
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,105 @@
+/** Starts bench/target.ts as a child process and talks to it over IPC. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Command = WithoutId<TargetCommand>;
+
+export interface TargetProcess {
+  info: TargetInfo;
+  pid: number;
+  omiseCalls(): Promise<number>;
+  memory(): Promise<MemorySample>;
+  cleanupRedis(): Promise<number>;
+  webhooks(on: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 60_000;
+const COMMAND_TIMEOUT_MS = 30_000;
+
+export interface TargetOptions {
+  redis: boolean;
+  /** Writes a V8 CPU profile of the target process into this directory (`--profile`). */
+  cpuProfileDir?: string;
+}
+
+export async function startTarget(options: TargetOptions): Promise<TargetProcess> {
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child: ChildProcess = fork(
+    fileURLToPath(new URL('./target.ts', import.meta.url)),
+    options.redis ? ['--redis'] : [],
+    // Same loader as this process (swc), plus a callable GC for the memory figures.
+    {
+      execArgv: [...process.execArgv, '--expose-gc', ...profile],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+
+  const info = await new Promise<TargetInfo>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the target process did not start within 60 s'));
+    }, START_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the target process exited (code ${code}) before it was ready`));
+    });
+    child.on('message', (message: TargetMessage | TargetReply) => {
+      if ('type' in message) {
+        clearTimeout(timer);
+        if (message.type === 'ready') resolve(message.info);
+        else reject(new Error(`the target process failed to start:\n${message.error}`));
+        return;
+      }
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.ok) waiter?.resolve(message.value);
+      else waiter?.reject(new Error(message.error));
+    });
+  });
+  child.on('exit', () => {
+    for (const waiter of pending.values()) waiter.reject(new Error('the target process exited'));
+    pending.clear();
+  });
+
+  const call = <T>(command: Command): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`target: no answer to ${command.cmd} within ${COMMAND_TIMEOUT_MS} ms`));
+      }, COMMAND_TIMEOUT_MS);
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      child.send({ ...command, id } as TargetCommand);
+    });
+
+  return {
+    info,
+    pid: child.pid ?? -1,
+    omiseCalls: () => call<number>({ cmd: 'omiseCalls' }),
+    memory: () => call<MemorySample>({ cmd: 'memory' }),
+    cleanupRedis: () => call<number>({ cmd: 'cleanupRedis' }),
+    webhooks: (on) => call<void>({ cmd: 'webhooks', on }),
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await call({ cmd: 'close' }).catch(() => child.kill());
+      const timer = setTimeout(() => child.kill(), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

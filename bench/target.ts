@@ -1,0 +1,274 @@
+/**
+ * The servers under test, in their own process (forked by bench/run.ts) so that the load generator does
+ * not share their event loop: a bare node:http baseline, the Omise simulator, a gateway with memory stores
+ * and (when asked) a gateway with Redis stores. Answers the load generator's questions over IPC.
+ */
+import 'reflect-metadata';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../src/config/config.js';
+import { OmiseClient } from '../src/omise/client.js';
+import { createRealtime, type Realtime } from '../src/realtime/index.js';
+import { createLogger } from '../src/server/logger.js';
+import { startGateway, type RunningGateway } from '../src/server/gateway.js';
+import { startSimulator, type RunningSimulator } from '../src/simulator/index.js';
+import { CHARGE_QUERY, createCharge, postGraphQL } from './operations.js';
+import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
+
+const redisUrl = process.argv.includes('--redis')
+  ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  : undefined;
+const logger = createLogger({ level: 'silent' });
+const closers: (() => Promise<void>)[] = [];
+let omiseCalls = 0;
+let redisPrefix: string | undefined;
+let webhookTarget: { sim: RunningSimulator; url: string } | undefined;
+
+/** The gateway's own Omise client, whose fetch only counts the requests it sends. */
+function countingOmiseClient(config: Config): OmiseClient {
+  const { secretKey, publicKey, apiUrl, apiVersion, timeoutMs, maxAttempts } = config.omise;
+  if (secretKey === undefined) throw new Error('no secret key');
+  return new OmiseClient({
+    baseUrl: apiUrl,
+    secretKey,
+    ...(publicKey !== undefined && { publicKey }),
+    apiVersion,
+    timeoutMs,
+    maxAttempts,
+    fetch: (input, init) => {
+      omiseCalls += 1;
+      return fetch(input, init);
+    },
+  });
+}
+
+function gatewayConfig(sim: RunningSimulator): Config {
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    OMISE_SECRET_KEY: sim.secretKey,
+    OMISE_PUBLIC_KEY: sim.publicKey,
+    OMISE_API_URL: sim.url,
+    OMISE_WEBHOOK_SECRET: sim.webhookSecret,
+    // Load comes from one client IP: a per-IP rate limit would measure the limiter's refusals.
+    RATE_LIMIT_PER_MINUTE: '0',
+  });
+}
+
+/**
+ * A bare node:http server whose every answer is one Omise `GET /charges/:id` made by `fetchCharge`:
+ * the cost of an Omise client without GraphQL, the payments layer or the gateway's HTTP stack.
+ */
+async function startRelay(fetchCharge: () => Promise<unknown>): Promise<Server> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      fetchCharge().then(
+        (charge) => {
+          const bytes = Buffer.from(JSON.stringify(charge));
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+          res.end(bytes);
+        },
+        (error: unknown) => {
+          res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return server;
+}
+
+/** GET /charges/:id with node:http and a keep-alive agent: what a lean HTTP client costs. */
+function leanRetrieveCharge(sim: RunningSimulator, chargeId: string): () => Promise<unknown> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  closers.push(async () => agent.destroy());
+  const url = new URL(`${sim.url}/charges/${chargeId}`);
+  const authorization = `Basic ${Buffer.from(`${sim.secretKey}:`).toString('base64')}`;
+  return () =>
+    new Promise((resolve, reject) => {
+      const request = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname, agent, headers: { authorization } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (error) {
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+}
+
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+/** A bare node:http server that answers every request with the same bytes (the upper bound). */
+async function startBaseline(body: string): Promise<Server> {
+  const bytes = Buffer.from(body);
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': bytes.length,
+      });
+      res.end(bytes);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function startRedisGateway(
+  sim: RunningSimulator,
+): Promise<{ gateway?: RunningGateway; note?: string }> {
+  if (!redisUrl) return { note: 'not selected' };
+  redisPrefix = `tmgw-bench-${process.pid}-${Date.now()}:`;
+  let realtime: Realtime;
+  try {
+    realtime = await createRealtime({ redisUrl, keyPrefix: redisPrefix, startupTimeoutMs: 3000 });
+  } catch (error) {
+    return { note: `Redis at ${redisUrl} not reachable: ${(error as Error).message}` };
+  }
+  closers.push(() => realtime.close());
+  const config = { ...gatewayConfig(sim), redisUrl };
+  const gateway = await startGateway(config, { logger, omise: countingOmiseClient(config), realtime });
+  closers.push(() => gateway.close());
+  return { gateway };
+}
+
+async function cleanupRedis(): Promise<number> {
+  if (!redisUrl || !redisPrefix) return 0;
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+    return deleted;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function memory(): MemorySample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
+async function closeAll(): Promise<void> {
+  for (const close of closers.splice(0).reverse()) {
+    await close().catch((error: unknown) => console.error('bench target: close failed:', error));
+  }
+}
+
+async function start(): Promise<TargetInfo> {
+  const sim = await startSimulator({ logger });
+  closers.push(() => sim.close());
+
+  const config = gatewayConfig(sim);
+  const omise = countingOmiseClient(config);
+  const gateway = await startGateway(config, { logger, omise });
+  closers.push(() => gateway.close());
+  // As src/main.ts does, the simulator's webhooks can go to this gateway (the fan-out scenario needs them).
+  webhookTarget = { sim, url: `${gateway.origin}/webhooks/omise` };
+
+  const chargeId = await createCharge(gateway.url);
+  const otherChargeIds: string[] = [];
+  for (let i = 0; i < 5; i++) otherChargeIds.push(await createCharge(gateway.url, 10_000 + i));
+
+  // The baseline answers exactly what the gateway answers for the read scenarios' query.
+  const { text: chargeResponseBody } = await postGraphQL(gateway.url, CHARGE_QUERY, { id: chargeId });
+  const baseline = await startBaseline(chargeResponseBody);
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        baseline.close(() => resolve());
+        baseline.closeAllConnections();
+      }),
+  );
+
+  const omiseClientRelay = await startRelay(() => omise.retrieveCharge(chargeId));
+  const leanClientRelay = await startRelay(leanRetrieveCharge(sim, chargeId));
+
+  const redis = await startRedisGateway(sim);
+  return {
+    baselineUrl: `${urlOf(baseline)}graphql`,
+    omiseClientRelayUrl: urlOf(omiseClientRelay),
+    leanClientRelayUrl: urlOf(leanClientRelay),
+    chargeResponseBody,
+    gatewayUrl: gateway.url,
+    ...(redis.gateway && { gatewayRedisUrl: redis.gateway.url }),
+    ...(redis.note !== undefined && { redisNote: redis.note }),
+    simulatorUrl: sim.url,
+    simulatorSecretKey: sim.secretKey,
+    chargeId,
+    otherChargeIds,
+  };
+}
+
+async function handle(command: TargetCommand): Promise<unknown> {
+  switch (command.cmd) {
+    case 'omiseCalls':
+      return omiseCalls;
+    case 'memory':
+      return memory();
+    case 'cleanupRedis':
+      return cleanupRedis();
+    case 'webhooks':
+      webhookTarget?.sim.setWebhookUrls(command.on ? [webhookTarget.url] : []);
+      return command.on;
+    case 'close':
+      await closeAll();
+      setImmediate(() => process.exit(0));
+      return true;
+  }
+}
+
+function send(message: TargetMessage | TargetReply): void {
+  process.send?.(message);
+}
+
+process.on('message', (message: TargetCommand) => {
+  handle(message).then(
+    (value) => send({ id: message.id, ok: true, value }),
+    (error: unknown) => send({ id: message.id, ok: false, error: String(error) }),
+  );
+});
+// The load generator died: do not outlive it.
+process.on('disconnect', () => {
+  void closeAll().finally(() => process.exit(0));
+});
+
+start().then(
+  (info) => send({ type: 'ready', info }),
+  async (error: unknown) => {
+    send({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    await closeAll();
+    process.exit(1);
+  },
+);
