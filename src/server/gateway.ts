@@ -174,7 +174,7 @@ export async function startGateway(
       poller,
       logger: logger.child({ component: 'charge-status' }),
     });
-    const webhookReceiver =
+    const receiveWebhook =
       overrides.webhookReceiver ??
       createOmiseWebhookHandler({
         omise,
@@ -185,6 +185,12 @@ export async function startGateway(
         logger,
         dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
       });
+
+    const webhookReceiver: WebhookReceiver = async (request) => {
+      const answer = await receiveWebhook(request);
+      metrics.webhookResponses.inc({ status_code: String(answer.status) });
+      return answer;
+    };
 
     const schema = await buildGatewaySchema(overrides.schema);
     const documentCache = new DocumentCache(schema, {
@@ -260,6 +266,21 @@ export async function startGateway(
     closers.push(async () => poller.close());
     closers.push(() => feed.close());
     closers.push(() => websocket.close());
+    metrics.gauge(
+      'graphql_ws_connections',
+      'Open GraphQL WebSocket connections.',
+      () => websocket.clientCount,
+    );
+    metrics.gauge(
+      'charge_status_subscriptions',
+      'Open chargeStatus subscriptions on this instance.',
+      () => feed.openCount,
+    );
+    metrics.gauge(
+      'reconciliation_polled_charges',
+      'Pending charges polled from Omise because they have subscribers here.',
+      () => poller.watchedCount,
+    );
     const address = await http.listen(config.port, config.host);
 
     const host = urlHost(address.address);

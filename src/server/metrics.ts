@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The gateway's Prometheus metrics, in a registry of their own so that several gateways in one process
@@ -44,8 +44,28 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly webhookResponses = new Counter({
+    name: 'webhook_responses_total',
+    help: 'Answers to Omise webhook deliveries by status code (401 forged/stale, 5xx retried by Omise).',
+    labelNames: ['status_code'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A gauge whose value is read at each scrape (open WebSockets, subscriptions...). Replaces one of the same name. */
+  gauge(name: string, help: string, read: () => number): void {
+    if (this.registry.getSingleMetric(name)) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /** The text exposition format: `{ contentType, body }`. */

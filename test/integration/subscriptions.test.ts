@@ -72,6 +72,10 @@ describe('chargeStatus', () => {
       await sub.received(1);
       expect(sub.events[0]).toMatchObject({ chargeId, status: 'PENDING', terminal: false });
       expect(sub.events[0]!.charge.id).toBe(chargeId);
+      const during = await (await h.http('/metrics')).text();
+      expect(during).toMatch(/^charge_status_subscriptions 1$/m);
+      expect(during).toMatch(/^graphql_ws_connections 1$/m);
+      expect(during).toMatch(/^reconciliation_polled_charges 1$/m);
       await simulate(chargeId, 'SUCCESSFUL');
       expect(await sub.ended).toBe('complete');
       expect(sub.events.map((e) => e.status)).toEqual(['PENDING', 'SUCCESSFUL']);
@@ -84,6 +88,9 @@ describe('chargeStatus', () => {
     const deliveries = h.sim.deliveries().filter((d) => d.eventKey === 'charge.complete');
     expect(deliveries.some((d) => d.status === 200)).toBe(true);
     await waitFor(() => h.gateway.chargeStatusFeed.openCount === 0 && h.gateway.poller.watchedCount === 0);
+    const after = await (await h.http('/metrics')).text();
+    expect(after).toMatch(/^webhook_responses_total\{status_code="200"\} [1-9]/m);
+    expect(after).toMatch(/^charge_status_subscriptions 0$/m);
   });
 
   it('a late subscriber gets the outcome at once, and the stream completes', async () => {
