@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { UpstreamRateLimitedError, UpstreamUnavailableError, type UserError } from '../payments/errors.js';
+import { RealtimeUnavailableError } from '../realtime/errors.js';
 
 /** `extensions.code` values of GraphQL errors this gateway produces itself. */
 export const GatewayErrorCode = {
@@ -18,7 +19,11 @@ export type ErrorClass = 'graphql' | 'upstream' | 'internal';
 
 export function classifyError(error: unknown): ErrorClass {
   const original = unwrapResolverError(error);
-  if (original instanceof UpstreamUnavailableError || original instanceof UpstreamRateLimitedError) {
+  if (
+    original instanceof UpstreamUnavailableError ||
+    original instanceof UpstreamRateLimitedError ||
+    original instanceof RealtimeUnavailableError
+  ) {
     return 'upstream';
   }
   if (!(original instanceof GraphQLError)) return 'internal';
@@ -55,6 +60,14 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     return {
       ...base,
       message: 'Omise is unavailable; retry later.',
+      extensions: { code: GatewayErrorCode.UPSTREAM_UNAVAILABLE },
+    };
+  }
+  if (original instanceof RealtimeUnavailableError) {
+    // Redis (idempotency keys, pub/sub) is down: temporary, like Omise being down. Never its message.
+    return {
+      ...base,
+      message: 'A shared store of the gateway is unavailable; retry later.',
       extensions: { code: GatewayErrorCode.UPSTREAM_UNAVAILABLE },
     };
   }

@@ -81,6 +81,14 @@ describe('gateway on Redis that goes away and comes back', () => {
       const webhook = await h.http('/webhooks/omise', signedEvent(chargeId));
       expect(webhook.status).toBe(503);
       await webhook.arrayBuffer();
+      const mutation = await h.gql(CreateTrueMoneyChargeDocument, {
+        input: { amount: 12_400, idempotencyKey: 'during-redis-outage' },
+      });
+      expect(mutation.body.errors?.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const late = subscribeToChargeStatus(h.gateway.url, chargeId);
+      await late.ended;
+      expect(late.errors.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      await late.close();
 
       await redis.start();
       // Ready again means both connections answer a PING, which the subscriber connection sends after
