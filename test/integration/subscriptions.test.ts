@@ -253,3 +253,66 @@ describe('shutdown', () => {
     }
   });
 });
+
+describe('POST /webhooks/omise', () => {
+  const post = (body: string | Buffer, headers: Record<string, string>) =>
+    h.http('/webhooks/omise', { method: 'POST', headers, body });
+  const signed = (body: string, contentType = 'application/json') => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    return {
+      'content-type': contentType,
+      'omise-signature': signWebhook(webhookSecret, timestamp, body),
+      'omise-signature-timestamp': String(timestamp),
+    };
+  };
+  const event = (key: string, chargeId: string) =>
+    JSON.stringify({
+      object: 'event',
+      id: `evnt_test_${randomBytes(8).toString('hex')}`,
+      key,
+      data: { object: 'charge', id: chargeId },
+    });
+
+  it('refuses what is not a valid delivery with a 4xx, and keeps serving', async () => {
+    const unsigned = await post('{}', { 'content-type': 'application/json' });
+    expect(unsigned.status).toBe(401);
+    const notJson = await post('{not json', signed('{not json'));
+    expect(notJson.status).toBe(400);
+    const body = event('charge.complete', 'chrg_test_x');
+    const textPlain = await post(body, signed(body, 'text/plain'));
+    expect(textPlain.status).toBe(415);
+    const huge = await post(Buffer.alloc(300 * 1024, 'a'), { 'content-type': 'application/json' });
+    expect(huge.status).toBe(413);
+    await Promise.all([unsigned, notJson, textPlain, huge].map((r) => r.arrayBuffer()));
+    expect((await h.http('/healthz')).status).toBe(200);
+  });
+
+  it('acknowledges an event that is not about a charge without doing anything', async () => {
+    const body = JSON.stringify({
+      object: 'event',
+      id: 'evnt_test_customer0000000000',
+      key: 'customer.create',
+      data: { object: 'customer', id: 'cust_test_x' },
+    });
+    const response = await post(body, signed(body));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: true, ignored: true });
+  });
+
+  it('answers 503 when the charge cannot be re-fetched, so that Omise delivers again', async () => {
+    const chargeId = await createCharge();
+    const body = event('charge.complete', chargeId);
+    h.sim.faults.set({ errorRate: 1 });
+    try {
+      const response = await post(body, signed(body));
+      expect(response.status).toBe(503);
+      await response.arrayBuffer();
+    } finally {
+      h.sim.faults.reset();
+    }
+    // The same delivery again, Omise reachable: processed (it was not marked done).
+    const again = await post(body, signed(body));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ received: true });
+  });
+});
