@@ -151,6 +151,17 @@ describe('chargeStatus', () => {
     }
   });
 
+  it('over HTTP, a subscription is a BAD_REQUEST error that says to use WebSocket', async () => {
+    const response = await h.http('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription { chargeStatus(chargeId: "chrg_test_x") { status } }' }),
+    });
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0]!.message).toMatch(/WebSocket/);
+  });
+
   it('parses and validates a document once, however many subscriptions use it', async () => {
     const cache = h.gateway.documentCache;
     const query = `subscription Once($chargeId: ID!) { chargeStatus(chargeId: $chargeId) { status } }`;

@@ -23,6 +23,8 @@ export class ChargeStatusSubscriptionResolver {
     @Root() event: ChargeStatusEvent,
     @Arg('chargeId', () => ID) _chargeId: string,
   ): ChargeStatusEvent {
+    // Over HTTP, Apollo executes a subscription like a query: there is no event then.
+    if (event === undefined) throw subscriptionOverHttpError();
     return event;
   }
 }
@@ -32,16 +34,19 @@ async function subscribeToChargeStatus(
   chargeId: string,
 ): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
   const feed = context.chargeStatus;
-  if (!feed) {
-    throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql.', {
-      extensions: { code: 'SUBSCRIPTIONS_NOT_AVAILABLE' },
-    });
-  }
+  if (!feed) throw subscriptionOverHttpError();
   try {
     return await feed.subscribe(chargeId);
   } catch (error) {
     throw subscriptionError(error);
   }
+}
+
+function subscriptionOverHttpError(): GraphQLError {
+  return new GraphQLError(
+    'chargeStatus is a subscription: use GraphQL over WebSocket (graphql-transport-ws) on /graphql.',
+    { extensions: { code: 'BAD_REQUEST' } },
+  );
 }
 
 /** The feed's failures as the GraphQL errors clients know (contract.md codes). */
