@@ -1,6 +1,6 @@
 /** The results as a markdown report (stdout and bench/results/latest.md) and JSON (latest.json). */
 import os from 'node:os';
-import type { FanOutTrial } from './subscriptions.js';
+import type { FanOutTrial, SubscriptionMemory } from './subscriptions.js';
 
 export interface ScenarioRow {
   /** 1, 2, ... as in docs/benchmarks.md; letters for variants (5b). */
@@ -19,6 +19,8 @@ export interface ScenarioRow {
   omiseCallsPerRequest?: number;
   failures?: number;
   failureDetail?: string;
+  /** req/s of each interleaved round (their spread shows the noise). */
+  roundReqPerSec?: number[];
   /** Set when the scenario did not run; says why. */
   skipped?: string;
 }
@@ -30,6 +32,7 @@ export interface FanOutSummary {
 
 export interface FanOutReport {
   skipped?: string;
+  memory?: SubscriptionMemory;
   single?: FanOutSummary;
   many?: FanOutSummary;
   /** median last-arrival time with N subscribers / with 1. */
@@ -49,6 +52,7 @@ export interface RunMeta {
   durationSeconds: number;
   warmupSeconds: number;
   writeRequests: number;
+  rounds: number;
   totalSeconds: number;
 }
 
@@ -118,17 +122,16 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
       lines.push(`Skipped: ${fanOut.skipped ?? 'no result'}`);
     } else {
       lines.push(
-        '| subscribers | trials | open all (ms) | simulateChargeOutcome round trip (ms) | first SUCCESSFUL (ms) | last SUCCESSFUL (ms) | RSS per subscription (KiB) | heap per subscription (KiB) |',
-        '|--:|--:|--:|--:|--:|--:|--:|--:|',
+        '| subscribers | trials | open all (ms) | Omise calls to open | simulateChargeOutcome round trip (ms) | first SUCCESSFUL (ms) | last SUCCESSFUL (ms) |',
+        '|--:|--:|--:|--:|--:|--:|--:|',
       );
       for (const summary of [fanOut.single, fanOut.many]) {
         const t = summary.trials;
         const m = (pick: (x: FanOutTrial) => number) => median(t.map(pick));
         lines.push(
-          `| ${summary.subscribers} | ${t.length} | ${ms(m((x) => x.subscribeMs))} | ${ms(m((x) => x.mutationMs))} | ` +
-            `${ms(m((x) => x.firstMs))} | ${ms(m((x) => x.lastMs))} | ` +
-            `${summary.subscribers > 1 ? kib(m((x) => x.rssPerSubscriptionBytes)) : ''} | ` +
-            `${summary.subscribers > 1 ? kib(m((x) => x.heapPerSubscriptionBytes)) : ''} |`,
+          `| ${summary.subscribers} | ${t.length} | ${ms(m((x) => x.subscribeMs))} | ${int(m((x) => x.omiseCallsToSubscribe))} | ` +
+            `${ms(m((x) => x.mutationMs))} | ` +
+            `${ms(m((x) => x.firstMs))} | ${ms(m((x) => x.lastMs))} |`,
         );
       }
       lines.push(
@@ -136,6 +139,16 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
         `Medians of the trials. Ratio of the last arrival, ${fanOut.many.subscribers} subscribers vs 1: ${ratio(fanOut.ratio)}. ` +
           'Times start when simulateChargeOutcome is sent: they include the simulator marking the charge paid, ' +
           'its webhook to the gateway, the gateway re-fetching the charge and publishing it.',
+      );
+    }
+    const mem = fanOut.memory;
+    if (mem) {
+      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+      lines.push(
+        '',
+        `Memory of the gateway's process with ${mem.subscribers} chargeStatus subscriptions open (one WebSocket each, after GC): ` +
+          `RSS ${mib(mem.before.rss)} → ${mib(mem.during.rss)} MiB, **${kib(mem.rssPerSubscriptionBytes)} KiB per subscription**; ` +
+          `V8 heap used ${mib(mem.before.heapUsed)} → ${mib(mem.during.heapUsed)} MiB, ${kib(mem.heapPerSubscriptionBytes)} KiB per subscription.`,
       );
     }
   }

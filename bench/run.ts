@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { runLoad, type LoadOptions } from './load.js';
+import { runLoad, type LoadOptions, type LoadResult } from './load.js';
 import {
   CHARGE_ALIASED_5_QUERY,
   CHARGE_DISTINCT_5_QUERY,
@@ -28,7 +28,7 @@ import {
   type RunMeta,
   type ScenarioRow,
 } from './report.js';
-import { fanOutTrial, type FanOutTrial } from './subscriptions.js';
+import { fanOutTrial, subscriptionMemory, type FanOutTrial } from './subscriptions.js';
 import { startTarget, type TargetProcess } from './target-process.js';
 
 const { values: args } = parseArgs({
@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     writes: { type: 'string', default: '1500' },
     subscribers: { type: 'string', default: '200' },
     trials: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    'memory-subscribers': { type: 'string', default: '1000' },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
     profile: { type: 'string' },
   },
@@ -54,11 +56,15 @@ const connections = Math.round(positive('connections', args.connections));
 const writes = Math.round(positive('writes', args.writes));
 const subscribers = Math.round(positive('subscribers', args.subscribers));
 const trials = Math.round(positive('trials', args.trials));
+const rounds = Math.round(positive('rounds', args.rounds));
+const memorySubscribers = Math.round(positive('memory-subscribers', args['memory-subscribers']));
 const warmupS = Math.min(1, durationS / 5);
 /** Longest a write scenario may run, whatever its request count. */
 const WRITE_CAP_S = 60;
 const FAN_OUT_TIMEOUT_MS = 15_000;
 const OMISE_CALL_PROBES = 20;
+const SETTLE_POLL_MS = 150;
+const SETTLE_MAX_MS = 10_000;
 
 interface Context {
   info: TargetInfo;
@@ -262,6 +268,7 @@ async function omiseCallsPerRequestOf(
   ctx: Context,
   options: Omit<LoadOptions, 'connections' | 'duration'>,
 ): Promise<number> {
+  await settle(ctx);
   const before = await ctx.target.omiseCalls();
   for (let i = 0; i < OMISE_CALL_PROBES; i++) {
     const response = await fetch(options.url, {
@@ -277,40 +284,89 @@ async function omiseCallsPerRequestOf(
   return ((await ctx.target.omiseCalls()) - before) / OMISE_CALL_PROBES;
 }
 
-async function runScenario(ctx: Context, scenario: LoadScenario): Promise<ScenarioRow> {
-  const row: ScenarioRow = {
+/**
+ * Waits until the servers have finished what an earlier load run left in flight (its Omise calls stop
+ * increasing), so that it neither adds to the next count nor competes with the next run.
+ */
+async function settle(ctx: Context): Promise<void> {
+  const until = performance.now() + SETTLE_MAX_MS;
+  let previous = await ctx.target.omiseCalls();
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    const current = await ctx.target.omiseCalls();
+    if (current === previous) return;
+    previous = current;
+  }
+}
+
+interface Prepared {
+  scenario: LoadScenario;
+  options: Omit<LoadOptions, 'connections' | 'duration'>;
+  omiseCallsPerRequest?: number;
+  rounds: LoadResult[];
+}
+
+/** Warm-up (JIT, connection pools, caches) and the exact Omise call count, before any measured round. */
+async function prepare(ctx: Context, scenario: LoadScenario): Promise<Prepared | ScenarioRow> {
+  const options = scenario.load(ctx);
+  if ('skip' in options) return { ...rowOf(scenario), skipped: options.skip };
+  await settle(ctx);
+  if (scenario.kind === 'read') await runLoad({ ...options, connections, duration: warmupS });
+  else await runLoad({ ...options, connections, duration: WRITE_CAP_S, amount: Math.min(200, writes) });
+  const omiseCallsPerRequest = scenario.countOmiseCalls
+    ? await omiseCallsPerRequestOf(ctx, options)
+    : undefined;
+  return {
+    scenario,
+    options,
+    ...(omiseCallsPerRequest !== undefined && { omiseCallsPerRequest }),
+    rounds: [],
+  };
+}
+
+async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
+  await settle(ctx);
+  const base = { ...prepared.options, connections };
+  prepared.rounds.push(
+    prepared.scenario.kind === 'read'
+      ? await runLoad({ ...base, duration: durationS / rounds })
+      : await runLoad({
+          ...base,
+          duration: WRITE_CAP_S,
+          amount: Math.max(connections, Math.round(writes / rounds)),
+        }),
+  );
+}
+
+function rowOf(scenario: LoadScenario): ScenarioRow {
+  return {
     number: scenario.number,
     name: scenario.name,
     title: scenario.title,
     ...(scenario.baseline && { baseline: scenario.baseline }),
   };
-  const options = scenario.load(ctx);
-  if ('skip' in options) return { ...row, skipped: options.skip };
-  const base = { ...options, connections };
-  process.stderr.write(`bench: ${scenario.name} ...`);
-  if (scenario.kind === 'read') {
-    await runLoad({ ...base, duration: warmupS });
-  } else {
-    await runLoad({ ...base, duration: WRITE_CAP_S, amount: Math.min(200, writes) });
-  }
-  const omiseCallsPerRequest = scenario.countOmiseCalls
-    ? await omiseCallsPerRequestOf(ctx, options)
-    : undefined;
-  const result =
-    scenario.kind === 'read'
-      ? await runLoad({ ...base, duration: durationS })
-      : await runLoad({ ...base, duration: WRITE_CAP_S, amount: writes });
-  process.stderr.write(` ${Math.round(result.reqPerSec)} req/s\n`);
+}
+
+/** req/s over all rounds (total requests / total time); latencies are the medians of the rounds'. */
+function summarize(prepared: Prepared): ScenarioRow {
+  const { rounds: results } = prepared;
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
+  const failures = results.reduce((sum, r) => sum + r.failures, 0);
+  const detail = results.map((r) => r.failureDetail).filter(Boolean);
   return {
-    ...row,
-    reqPerSec: result.reqPerSec,
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    requests: result.requests,
-    seconds: result.seconds,
-    failures: result.failures,
-    ...(result.failureDetail && { failureDetail: result.failureDetail }),
-    ...(omiseCallsPerRequest !== undefined && { omiseCallsPerRequest }),
+    ...rowOf(prepared.scenario),
+    reqPerSec: seconds > 0 ? requests / seconds : 0,
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    requests,
+    seconds,
+    failures,
+    ...(detail.length > 0 && { failureDetail: detail.join('; ') }),
+    ...(prepared.omiseCallsPerRequest !== undefined && {
+      omiseCallsPerRequest: prepared.omiseCallsPerRequest,
+    }),
+    roundReqPerSec: results.map((r) => r.reqPerSec),
   };
 }
 
@@ -328,6 +384,7 @@ async function fanOut(ctx: Context): Promise<FanOutReport> {
   const deps = {
     gatewayUrl: ctx.info.gatewayUrl,
     memory: () => ctx.target.memory(),
+    omiseCalls: () => ctx.target.omiseCalls(),
     timeoutMs: FAN_OUT_TIMEOUT_MS,
   };
   // One subscriber first: it also tells whether chargeStatus is wired in this build at all.
@@ -339,6 +396,7 @@ async function fanOut(ctx: Context): Promise<FanOutReport> {
     process.stderr.write(` skipped: ${reason}\n`);
     return { skipped: reason };
   }
+  const memory = await subscriptionMemory(deps, memorySubscribers);
   const single: FanOutTrial[] = [probe];
   const many: FanOutTrial[] = [];
   for (let i = 0; i < trials; i++) {
@@ -349,7 +407,7 @@ async function fanOut(ctx: Context): Promise<FanOutReport> {
   process.stderr.write(
     ` ${subscribers} subscribers: last SUCCESSFUL after ${median(many.map((t) => t.lastMs)).toFixed(1)} ms\n`,
   );
-  return { single: { subscribers: 1, trials: single }, many: { subscribers, trials: many }, ratio };
+  return { memory, single: { subscribers: 1, trials: single }, many: { subscribers, trials: many }, ratio };
 }
 
 async function main(): Promise<void> {
@@ -366,13 +424,29 @@ async function main(): Promise<void> {
   let fanOut: FanOutReport | undefined;
   let redisKeysDeleted = 0;
   try {
-    for (const scenario of SCENARIOS) {
-      if (scenario.name.startsWith('create-') && names.has(FAN_OUT_NAME) && !fanOut) {
-        fanOut = await runFanOut(ctx);
-      }
-      if (names.has(scenario.name)) rows.push(await runScenario(ctx, scenario));
+    // First, while the servers' heap is fresh: the memory figures are clearest then.
+    if (names.has(FAN_OUT_NAME)) fanOut = await runFanOut(ctx);
+    const prepared: Prepared[] = [];
+    for (const scenario of SCENARIOS.filter((s) => names.has(s.name))) {
+      process.stderr.write(`bench: warming up ${scenario.name}\n`);
+      const result = await prepare(ctx, scenario);
+      if ('rounds' in result) prepared.push(result);
+      else rows.push(result);
     }
-    if (names.has(FAN_OUT_NAME) && !fanOut) fanOut = await runFanOut(ctx);
+    // Rounds interleave the scenarios, so that a baseline and what is compared with it see the same
+    // background load from other processes (a shared machine drifts over a minute).
+    for (let round = 1; round <= rounds; round++) {
+      for (const p of prepared) {
+        await measureRound(ctx, p);
+        const last = p.rounds.at(-1);
+        process.stderr.write(
+          `bench: round ${round}/${rounds} ${p.scenario.name}: ${Math.round(last?.reqPerSec ?? 0)} req/s\n`,
+        );
+      }
+    }
+    rows.push(...prepared.map(summarize));
+    const order = SCENARIOS.map((s) => s.name);
+    rows.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   } finally {
     redisKeysDeleted = await target.cleanupRedis().catch(() => -1);
     await target.close();
@@ -390,6 +464,7 @@ async function main(): Promise<void> {
     durationSeconds: durationS,
     warmupSeconds: warmupS,
     writeRequests: writes,
+    rounds,
     totalSeconds: (performance.now() - started) / 1000,
   };
   const markdown = renderMarkdown(meta, rows, fanOut);

@@ -18,6 +18,8 @@ export interface FanOutTrial {
   subscribers: number;
   /** From sending the subscribe messages until every subscriber had its first (current-state) event. */
   subscribeMs: number;
+  /** Omise calls the gateway made meanwhile (each subscription reads the charge's current state). */
+  omiseCallsToSubscribe: number;
   /** The simulateChargeOutcome HTTP round trip (retrieve + mark_as_paid at the simulator). */
   mutationMs: number;
   /** From sending simulateChargeOutcome until the first / the last subscriber received SUCCESSFUL. */
@@ -28,9 +30,19 @@ export interface FanOutTrial {
   heapPerSubscriptionBytes: number;
 }
 
+export interface SubscriptionMemory {
+  subscribers: number;
+  /** Target process after GC, before and with the subscriptions open. */
+  before: MemorySample;
+  during: MemorySample;
+  rssPerSubscriptionBytes: number;
+  heapPerSubscriptionBytes: number;
+}
+
 export interface FanOutDeps {
   gatewayUrl: string;
   memory(): Promise<MemorySample>;
+  omiseCalls(): Promise<number>;
   /** Upper bound of every wait. */
   timeoutMs: number;
 }
@@ -108,6 +120,7 @@ export async function fanOutTrial(deps: FanOutDeps, subscribers: number): Promis
   const before = await deps.memory();
   const opened: Subscriber[] = [];
   try {
+    const callsBefore = await deps.omiseCalls();
     const subscribeStart = performance.now();
     for (let i = 0; i < subscribers; i++) opened.push(subscribe(wsUrl, chargeId));
     await withTimeout(
@@ -116,6 +129,7 @@ export async function fanOutTrial(deps: FanOutDeps, subscribers: number): Promis
       `${subscribers} subscriptions' first event`,
     );
     const subscribeMs = performance.now() - subscribeStart;
+    const omiseCallsToSubscribe = (await deps.omiseCalls()) - callsBefore;
     const during = await deps.memory();
 
     const start = performance.now();
@@ -131,9 +145,40 @@ export async function fanOutTrial(deps: FanOutDeps, subscribers: number): Promis
     return {
       subscribers,
       subscribeMs,
+      omiseCallsToSubscribe,
       mutationMs,
       firstMs: Math.min(...arrivals) - start,
       lastMs: Math.max(...arrivals) - start,
+      rssPerSubscriptionBytes: (during.rss - before.rss) / subscribers,
+      heapPerSubscriptionBytes: (during.heapUsed - before.heapUsed) / subscribers,
+    };
+  } finally {
+    await Promise.all(opened.map((s) => s.client.dispose()));
+  }
+}
+
+/**
+ * Memory of the gateway's process per open chargeStatus subscription (one socket each): GC, measure,
+ * open `subscribers` subscriptions and wait for their first event, GC, measure again, close them.
+ */
+export async function subscriptionMemory(deps: FanOutDeps, subscribers: number): Promise<SubscriptionMemory> {
+  const wsUrl = deps.gatewayUrl.replace(/^http/, 'ws');
+  const chargeId = await createCharge(deps.gatewayUrl);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const before = await deps.memory();
+  const opened: Subscriber[] = [];
+  try {
+    for (let i = 0; i < subscribers; i++) opened.push(subscribe(wsUrl, chargeId));
+    await withTimeout(
+      Promise.all(opened.map((s) => s.first)),
+      deps.timeoutMs,
+      `${subscribers} subscriptions' first event`,
+    );
+    const during = await deps.memory();
+    return {
+      subscribers,
+      before,
+      during,
       rssPerSubscriptionBytes: (during.rss - before.rss) / subscribers,
       heapPerSubscriptionBytes: (during.heapUsed - before.heapUsed) / subscribers,
     };
