@@ -118,6 +118,19 @@ describe('chargeStatus', () => {
     expect(h.gateway.chargeStatusFeed.openCount).toBe(0);
   });
 
+  it('an id not shaped like a charge id is NOT_FOUND without asking Omise', async () => {
+    const requests = h.omiseRequests.length;
+    const sub = subscribeToChargeStatus(h.gateway.url, `../${'x'.repeat(1000)}`);
+    try {
+      await sub.ended;
+      expect(sub.errors.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+      expect(sub.errors[0]!.message).not.toContain('xxx');
+    } finally {
+      await sub.close();
+    }
+    expect(h.omiseRequests.length).toBe(requests);
+  });
+
   it('Omise failing while the current state is read is UPSTREAM_UNAVAILABLE', async () => {
     const chargeId = await createCharge();
     h.sim.faults.set({ errorRate: 1 });

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../payments/errors.js';
+import { isChargeId } from '../../payments/rules.js';
 import { ChargeNotFoundError, type ChargeStatusEvent } from '../../payments/status-feed/index.js';
 import { RealtimeUnavailableError } from '../../realtime/errors.js';
 import type { GraphQLContext } from '../context.js';
@@ -35,6 +36,8 @@ async function subscribeToChargeStatus(
 ): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
   const feed = context.chargeStatus;
   if (!feed) throw subscriptionOverHttpError();
+  // Not even shaped like a charge id: unknown, without a topic subscription or an Omise call.
+  if (!isChargeId(chargeId)) throw subscriptionError(new ChargeNotFoundError(chargeId));
   try {
     return await feed.subscribe(chargeId);
   } catch (error) {
@@ -52,7 +55,7 @@ function subscriptionOverHttpError(): GraphQLError {
 /** The feed's failures as the GraphQL errors clients know (contract.md codes). */
 function subscriptionError(error: unknown): unknown {
   if (error instanceof ChargeNotFoundError) {
-    return new GraphQLError(`Charge ${error.chargeId} was not found.`, {
+    return new GraphQLError('No charge has this id.', {
       extensions: { code: 'NOT_FOUND', userErrorCode: 'CHARGE_NOT_FOUND' },
     });
   }
