@@ -257,6 +257,7 @@ export async function startGateway(
       payments,
       chargeStatus: feed,
       logger,
+      metrics,
       ...websocketOptions,
     });
     // Closed in reverse: WebSocket clients first (their subscriptions end), then the feed and the

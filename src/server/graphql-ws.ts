@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -9,6 +15,7 @@ import { createContext, type ChargeStatusSource, type GraphQLContext } from '../
 import type { DocumentCache } from '../graphql/document-cache.js';
 import { classifyError, formatGatewayError } from '../graphql/errors.js';
 import type { PaymentsService } from '../payments/payments-service.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export const DEFAULT_WS_KEEP_ALIVE_MS = 12_000;
 export const DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS = 5_000;
@@ -31,6 +38,8 @@ export interface GraphQLWebSocketOptions {
   payments: PaymentsService;
   chargeStatus: ChargeStatusSource;
   logger: Logger;
+  /** Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total). */
+  metrics?: GatewayMetrics;
   /**
    * ws-level ping every keepAliveMs; a client that has not answered with a pong keepAliveMs later is
    * terminated, which completes its subscriptions (graphql-ws's own keep-alive). Default 12 s.
@@ -74,6 +83,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   });
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
 
+  const { metrics } = options;
   const formatErrors = (errors: readonly GraphQLError[], requestId?: string) =>
     errors.map((error) => {
       if (classifyError(error) === 'internal') {
@@ -82,7 +92,10 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           'internal error in a WebSocket operation',
         );
       }
-      return formatGatewayError(error.toJSON(), error);
+      const formatted = formatGatewayError(error.toJSON(), error);
+      const code = formatted.extensions?.code;
+      metrics?.graphqlErrors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+      return formatted;
     });
 
   const disposable = useServer(
@@ -121,12 +134,24 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         if (refused && refused.length > 0) return refused;
         return args;
       },
+      // Once per operation that ran: a subscription that started is `ok` (its stream may still carry
+      // errors, counted by code), one whose subscribe failed or a query with errors is `error`.
+      onOperation: (_connection, _id, _payload, args, result) => {
+        const type = getOperationAST(args.document, args.operationName)?.operation ?? 'unknown';
+        const failed =
+          !(Symbol.asyncIterator in result) && Boolean((result as ExecutionResult).errors?.length);
+        metrics?.graphqlOperations.inc({ operation_type: type, outcome: failed ? 'error' : 'ok' });
+      },
       onNext: (_connection, _id, _payload, args, result) => {
         if (!result.errors || result.errors.length === 0) return;
         const requestId = (args.contextValue as GraphQLContext | undefined)?.requestId;
         return { ...result, errors: formatErrors(result.errors, requestId) };
       },
-      onError: (_connection, _id, _payload, errors) => formatErrors(errors),
+      // Refused before running (syntax, validation, a hook) — or, rarely, a stream that threw.
+      onError: (_connection, _id, _payload, errors) => {
+        metrics?.graphqlOperations.inc({ operation_type: 'unknown', outcome: 'error' });
+        return formatErrors(errors);
+      },
     },
     wss,
     options.keepAliveMs ?? DEFAULT_WS_KEEP_ALIVE_MS,

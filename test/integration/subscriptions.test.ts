@@ -116,6 +116,13 @@ describe('chargeStatus', () => {
       await sub.close();
     }
     expect(h.gateway.chargeStatusFeed.openCount).toBe(0);
+    // Counted as over HTTP.
+    const metrics = await (await h.http('/metrics')).text();
+    expect(metrics).toMatch(/^graphql_errors_total\{code="NOT_FOUND"\} [1-9]/m);
+    expect(metrics).toMatch(
+      /^graphql_operations_total\{operation_type="subscription",outcome="error"\} [1-9]/m,
+    );
+    expect(metrics).toMatch(/^graphql_operations_total\{operation_type="subscription",outcome="ok"\} [1-9]/m);
   });
 
   it('an id not shaped like a charge id is NOT_FOUND without asking Omise', async () => {
