@@ -74,3 +74,11 @@ describe('loadSimulatorCliConfig', () => {
     expect(() => loadSimulatorCliConfig(['--bogus'], {})).toThrow(ConfigError);
   });
 });
+
+describe('REDIS_KEY_PREFIX', () => {
+  it('is optional, taken as given, and refuses characters unfit for a key', () => {
+    expect(loadConfig({}).redisKeyPrefix).toBeUndefined();
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'shop-a:' }).redisKeyPrefix).toBe('shop-a:');
+    expect(() => loadConfig({ REDIS_KEY_PREFIX: 'has space' })).toThrow(/REDIS_KEY_PREFIX/);
+  });
+});
