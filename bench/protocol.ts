@@ -28,6 +28,8 @@ export interface TargetInfo {
 export type TargetCommand =
   /** How many HTTP requests the gateways' Omise client has sent so far. */
   | { id: number; cmd: 'omiseCalls' }
+  /** CPU time this process has used so far (user + system), in microseconds. */
+  | { id: number; cmd: 'cpu' }
   /** process.memoryUsage() after a full GC. */
   | { id: number; cmd: 'memory' }
   /** Deletes every Redis key under the run's private prefix; answers how many. */

@@ -21,6 +21,12 @@ export interface ScenarioRow {
   failureDetail?: string;
   /** req/s of each interleaved round (their spread shows the noise). */
   roundReqPerSec?: number[];
+  /** The ratio in each round. */
+  roundRatios?: number[];
+  /** CPU time of the servers' process per request (median of the rounds), microseconds. */
+  targetCpuUsPerRequest?: number;
+  /** targetCpuUsPerRequest / the baseline's. */
+  cpuRatio?: number;
   /** Set when the scenario did not run; says why. */
   skipped?: string;
 }
@@ -85,6 +91,10 @@ const int = (v: number | undefined) => (v === undefined ? '' : Math.round(v).toL
 const ms = (v: number | undefined) =>
   v === undefined ? '' : v < 10 ? v.toFixed(1) : Math.round(v).toString();
 const ratio = (v: number | undefined) => (v === undefined ? '' : `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}×`);
+const ratioNumber = (v: number | undefined) => (v === undefined ? '' : v < 0.1 ? v.toFixed(3) : v.toFixed(2));
+/** min–max of per-round values. */
+const range = (values: number[] | undefined, format: (v: number) => string) =>
+  values && values.length > 1 ? `${format(Math.min(...values))}–${format(Math.max(...values))}` : '';
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)}`;
 
 export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOutReport | undefined): string {
@@ -97,19 +107,20 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
     '- Other processes may have been running on this machine during the run (it is shared): compare the ratios,',
     '  which are measured in the same run, rather than absolute numbers across runs.',
     `- Settings: ${meta.connections} connections, ${meta.durationSeconds} s per read scenario after a ${meta.warmupSeconds} s warm-up; ` +
-      `${meta.writeRequests} requests per write scenario; whole run ${Math.round(meta.totalSeconds)} s`,
+      `${meta.writeRequests} requests per write scenario; ${meta.rounds} interleaved rounds; whole run ${Math.round(meta.totalSeconds)} s`,
     '',
-    '| # | scenario | req/s | p50 ms | p99 ms | ratio | vs | Omise calls/req | requests | failures |',
-    '|---|---|--:|--:|--:|--:|---|--:|--:|--:|',
+    '| # | scenario | req/s | rounds req/s | p50 ms | p99 ms | ratio | rounds ratio | vs | server CPU µs/req | CPU ratio | Omise calls/req | requests | failures |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|',
   ];
   for (const row of rows) {
     if (row.skipped) {
-      lines.push(`| ${row.number} | ${row.name} | skipped: ${row.skipped} | | | | | | | |`);
+      lines.push(`| ${row.number} | ${row.name} | skipped: ${row.skipped} | | | | | | | | | | | |`);
       continue;
     }
     lines.push(
-      `| ${row.number} | ${row.name} | ${int(row.reqPerSec)} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ratio(row.ratio)} | ` +
-        `${row.baseline ?? ''} | ${row.omiseCallsPerRequest === undefined ? '' : row.omiseCallsPerRequest.toFixed(2)} | ` +
+      `| ${row.number} | ${row.name} | ${int(row.reqPerSec)} | ${range(row.roundReqPerSec, int)} | ` +
+        `${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ratio(row.ratio)} | ${range(row.roundRatios, ratioNumber)} | ` +
+        `${row.baseline ?? ''} | ${int(row.targetCpuUsPerRequest)} | ${ratio(row.cpuRatio)} | ${row.omiseCallsPerRequest === undefined ? '' : row.omiseCallsPerRequest.toFixed(2)} | ` +
         `${int(row.requests)} | ${row.failures ? `${row.failures} (${row.failureDetail})` : '0'} |`,
     );
   }

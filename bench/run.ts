@@ -303,7 +303,7 @@ interface Prepared {
   scenario: LoadScenario;
   options: Omit<LoadOptions, 'connections' | 'duration'>;
   omiseCallsPerRequest?: number;
-  rounds: LoadResult[];
+  rounds: Round[];
 }
 
 /** Warm-up (JIT, connection pools, caches) and the exact Omise call count, before any measured round. */
@@ -324,18 +324,30 @@ async function prepare(ctx: Context, scenario: LoadScenario): Promise<Prepared |
   };
 }
 
+interface Round extends LoadResult {
+  /** CPU time of the servers' process per completed request (the load generator not included). */
+  targetCpuUsPerRequest: number;
+}
+
 async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
   await settle(ctx);
   const base = { ...prepared.options, connections };
-  prepared.rounds.push(
+  const cpuBefore = await ctx.target.cpu();
+  const result =
     prepared.scenario.kind === 'read'
       ? await runLoad({ ...base, duration: durationS / rounds })
       : await runLoad({
           ...base,
           duration: WRITE_CAP_S,
           amount: Math.max(connections, Math.round(writes / rounds)),
-        }),
-  );
+        });
+  // What was still in flight when the load stopped belongs to this round's CPU time.
+  await settle(ctx);
+  const cpuUs = (await ctx.target.cpu()) - cpuBefore;
+  prepared.rounds.push({
+    ...result,
+    targetCpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : NaN,
+  });
 }
 
 function rowOf(scenario: LoadScenario): ScenarioRow {
@@ -359,6 +371,7 @@ function summarize(prepared: Prepared): ScenarioRow {
     reqPerSec: seconds > 0 ? requests / seconds : 0,
     p50Ms: median(results.map((r) => r.p50Ms)),
     p99Ms: median(results.map((r) => r.p99Ms)),
+    targetCpuUsPerRequest: median(results.map((r) => r.targetCpuUsPerRequest)),
     requests,
     seconds,
     failures,
@@ -455,6 +468,15 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const base = rows.find((r) => r.name === row.baseline);
     if (row.reqPerSec !== undefined && base?.reqPerSec) row.ratio = row.reqPerSec / base.reqPerSec;
+    // Round i of a scenario ran right after round i of the scenarios before it: per-round ratios show the noise.
+    const mine = row.roundReqPerSec ?? [];
+    const theirs = base?.roundReqPerSec ?? [];
+    if (mine.length > 0 && mine.length === theirs.length) {
+      row.roundRatios = mine.map((v, i) => v / (theirs[i] ?? NaN));
+    }
+    if (row.targetCpuUsPerRequest !== undefined && base?.targetCpuUsPerRequest) {
+      row.cpuRatio = row.targetCpuUsPerRequest / base.targetCpuUsPerRequest;
+    }
   }
   const meta: RunMeta = {
     date,

@@ -10,6 +10,8 @@ export interface TargetProcess {
   info: TargetInfo;
   pid: number;
   omiseCalls(): Promise<number>;
+  /** CPU microseconds the target process has used so far. */
+  cpu(): Promise<number>;
   memory(): Promise<MemorySample>;
   cleanupRedis(): Promise<number>;
   webhooks(on: boolean): Promise<void>;
@@ -90,6 +92,7 @@ export async function startTarget(options: TargetOptions): Promise<TargetProcess
     info,
     pid: child.pid ?? -1,
     omiseCalls: () => call<number>({ cmd: 'omiseCalls' }),
+    cpu: () => call<number>({ cmd: 'cpu' }),
     memory: () => call<MemorySample>({ cmd: 'memory' }),
     cleanupRedis: () => call<number>({ cmd: 'cleanupRedis' }),
     webhooks: (on) => call<void>({ cmd: 'webhooks', on }),

@@ -235,6 +235,10 @@ async function handle(command: TargetCommand): Promise<unknown> {
   switch (command.cmd) {
     case 'omiseCalls':
       return omiseCalls;
+    case 'cpu': {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    }
     case 'memory':
       return memory();
     case 'cleanupRedis':
