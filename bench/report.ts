@@ -1,4 +1,5 @@
 /** The results as a markdown report (stdout and bench/results/latest.md) and JSON (latest.json). */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { FanOutTrial, SubscriptionMemory } from './subscriptions.js';
 
@@ -47,6 +48,8 @@ export interface FanOutReport {
 
 export interface RunMeta {
   date: string;
+  /** The code measured: commit, and whether src/ or bench/ had uncommitted changes. */
+  source: string;
   node: string;
   platform: string;
   cpus: number;
@@ -77,6 +80,23 @@ export function machineMeta(): Pick<
   };
 }
 
+/** Which code ran: `git` in the working directory, else BENCH_SOURCE (e.g. an exported tree). */
+export function sourceDescription(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    }).trim();
+    return dirty ? `${commit} with uncommitted changes in src/ or bench/` : commit;
+  } catch {
+    return process.env.BENCH_SOURCE ?? 'unknown';
+  }
+}
+
 export function loadAverage(): number[] {
   return os.loadavg().map((v) => Math.round(v * 100) / 100);
 }
@@ -102,6 +122,7 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
     '# Benchmark results',
     '',
     `- Date: ${meta.date}`,
+    `- Code: ${meta.source}`,
     `- Machine: ${meta.cpus} cores (${meta.cpuModel}), ${meta.totalMemoryGiB} GiB, ${meta.platform}; Node ${meta.node}`,
     `- Load average (1/5/15 min) at start ${meta.loadAverageAtStart.join(' / ')}, at end ${meta.loadAverageAtEnd.join(' / ')}`,
     '- Other processes may have been running on this machine during the run (it is shared): compare the ratios,',

@@ -24,6 +24,7 @@ import {
   machineMeta,
   median,
   renderMarkdown,
+  sourceDescription,
   type FanOutReport,
   type RunMeta,
   type ScenarioRow,
@@ -480,6 +481,7 @@ async function main(): Promise<void> {
   }
   const meta: RunMeta = {
     date,
+    source: sourceDescription(),
     ...machine,
     loadAverageAtEnd: loadAverage(),
     connections,
