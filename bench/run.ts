@@ -211,7 +211,7 @@ const SCENARIOS: LoadScenario[] = [
     number: '7a',
     name: 'create-no-key',
     title:
-      '`createTrueMoneyCharge` without an idempotency key (memory stores): source + charge at the simulator',
+      '`createTrueMoneyCharge` without an idempotency key (memory stores): one POST /charges with an inline TrueMoney source at the simulator',
     kind: 'write',
     countOmiseCalls: true,
     load: ({ info }) => ({ url: info.gatewayUrl, nextBody: createBody(false), isGoodBody: isCreated }),
