@@ -2,8 +2,9 @@
  * `npm run bench`: loopback load against the gateway, each scenario compared with a baseline measured in
  * the same run. Options: --duration <s> (per read scenario, default 5), --connections <n> (default 50),
  * --only <name>[,<name>...] (a scenario name or prefix; its baseline runs too), --writes <n> (requests per
- * write scenario, default 1500), --subscribers <n> (default 200), --trials <n> (fan-out, default 3),
- * --out <dir> (default bench/results/), --profile <dir> (V8 CPU profile of the servers' process).
+ * write scenario, default 1500), --rounds <n> (interleaved rounds, default 3), --subscribers <n>
+ * (default 200), --trials <n> (fan-out, default 3), --memory-subscribers <n> (default 1000), --out <dir>
+ * (default bench/results/), --profile <dir> (V8 CPU profile of the servers' process).
  * Prints a markdown table and writes bench/results/latest.{md,json}. See docs/benchmarks.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -389,6 +390,11 @@ async function runFanOut(ctx: Context): Promise<FanOutReport> {
   await ctx.target.webhooks(true);
   try {
     return await fanOut(ctx);
+  } catch (error) {
+    // The other scenarios still run; the report says what went wrong.
+    const reason = `failed: ${(error as Error).message}`;
+    process.stderr.write(` ${reason}\n`);
+    return { skipped: reason };
   } finally {
     await ctx.target.webhooks(false);
   }
@@ -443,7 +449,10 @@ async function main(): Promise<void> {
     const prepared: Prepared[] = [];
     for (const scenario of SCENARIOS.filter((s) => names.has(s.name))) {
       process.stderr.write(`bench: warming up ${scenario.name}\n`);
-      const result = await prepare(ctx, scenario);
+      const result = await prepare(ctx, scenario).catch((error: unknown): ScenarioRow => ({
+        ...rowOf(scenario),
+        skipped: `failed: ${(error as Error).message}`,
+      }));
       if ('rounds' in result) prepared.push(result);
       else rows.push(result);
     }
