@@ -3,14 +3,26 @@
  * Start-up problems print one clear message (no stack) and exit 1; SIGINT/SIGTERM shut down cleanly.
  */
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
-import { createLogger } from './server/logger.js';
+import { configSecrets, createLogger } from './server/logger.js';
 import { startGateway, type RunningGateway } from './server/gateway.js';
 import { startSimulator, type RunningSimulator } from './simulator/index.js';
 
 async function main(): Promise<void> {
   let config = loadConfig();
-  const logger = createLogger({ level: config.logLevel });
+  // The API keys live in config.apiKeys until startGateway hashes them; nothing else needs the variable.
+  delete process.env['GATEWAY_API_KEYS'];
+  // In simulator mode the webhook secret is made here rather than by the simulator, so that the logger
+  // knows every secret value from its first line.
+  const simulatorWebhookSecret =
+    config.omise.mode === 'simulator'
+      ? (config.webhookSecret ?? randomBytes(32).toString('base64'))
+      : undefined;
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [...configSecrets(config), simulatorWebhookSecret],
+  });
 
   let simulator: RunningSimulator | undefined;
   let gateway: RunningGateway | undefined;
@@ -36,7 +48,7 @@ async function main(): Promise<void> {
     if (config.omise.mode === 'simulator') {
       simulator = await startSimulator({
         port: config.simulatorPort,
-        ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
+        ...(simulatorWebhookSecret !== undefined && { webhookSecret: simulatorWebhookSecret }),
         logger: logger.child({ component: 'simulator' }),
       });
       config = withSimulator(config, simulator);
@@ -81,12 +93,23 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
   } else {
     lines.push(`Omise API:         ${config.omise.apiUrl}  (${config.omise.mode} keys)`);
   }
-  if (config.apiKeys.length === 0) {
+  if (gateway.auth.enabled) {
+    lines.push(
+      `Auth:              ON: Authorization: Bearer <API key or clientToken>; ${gateway.auth.apiKeys.length} API key(s):`,
+      ...gateway.auth.apiKeys.map((k) => `                     ${k.name}  (${k.scopes.join(', ')})`),
+    );
+  } else {
     lines.push(
       'Auth:              OFF (test mode, no GATEWAY_API_KEYS): anyone who reaches this port can use it',
     );
-  } else {
-    lines.push('Auth:              GATEWAY_API_KEYS is set, but this build does not check credentials yet');
+  }
+  lines.push(
+    `Rate limit:        ${gateway.rateLimiter.enabled ? `${config.rateLimitPerMinute}/min per credential or IP (${gateway.rateLimiter.store})` : 'off (RATE_LIMIT_PER_MINUTE=0)'}`,
+    `Introspection:     ${config.introspection ? 'on' : 'off'}${config.production ? '  (NODE_ENV=production)' : ''}`,
+  );
+  // Loudly: these are the things an operator must not miss.
+  for (const warning of gateway.auth.warnings) {
+    lines.push('', `!!! WARNING: ${warning}`);
   }
   const wsUrl = gateway.url.replace(/^http/, 'ws');
   lines.push(
@@ -97,6 +120,7 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
     '',
     'Create a charge:',
     `  curl -s ${gateway.url} -H 'content-type: application/json' \\`,
+    ...(gateway.auth.enabled ? [`    -H 'authorization: Bearer <an API key with charges:create>' \\`] : []),
     `    -d '{"query":"mutation { createTrueMoneyCharge(input: {amount: 10000}) { charge { id status qrCode { imageUrl } } userErrors { code message } } }"}'`,
     '',
   );

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import type { ChargeStatusEvent } from '../payments/status-feed/index.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -6,6 +7,11 @@ import { createLoaders, type Loaders } from './loaders.js';
 /** Where `chargeStatus` subscribes (the ChargeStatusFeed of this process). */
 export interface ChargeStatusSource {
   subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>>;
+}
+
+/** Issues the `clientToken` of a freshly created charge (src/auth ClientTokens). */
+export interface ClientTokenIssuer {
+  issue(charge: { id: string; expiresAt: Date | null }): Promise<{ token: string }>;
 }
 
 /** What every resolver receives. Created once per GraphQL operation. */
@@ -16,21 +22,31 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Already bound to the request id. */
   logger: Logger;
+  /** Who is calling, decided per HTTP request or per WebSocket connection; the authChecker reads it. */
+  principal: Principal;
+  clientTokens: ClientTokenIssuer;
   /** Set for operations over WebSocket; subscriptions need it. */
   chargeStatus?: ChargeStatusSource;
 }
 
-export function createContext(
-  payments: PaymentsService,
-  requestId: string,
-  logger: Logger,
-  chargeStatus?: ChargeStatusSource,
-): GraphQLContext {
+export interface ContextParts {
+  payments: PaymentsService;
+  requestId: string;
+  logger: Logger;
+  principal: Principal;
+  clientTokens: ClientTokenIssuer;
+  chargeStatus?: ChargeStatusSource;
+}
+
+export function createContext(parts: ContextParts): GraphQLContext {
+  const { payments, requestId, logger, principal, clientTokens, chargeStatus } = parts;
   return {
     requestId,
     payments,
     loaders: createLoaders(payments),
     logger,
+    principal,
+    clientTokens,
     ...(chargeStatus && { chargeStatus }),
   };
 }

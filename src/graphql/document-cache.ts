@@ -5,6 +5,7 @@ import {
   validate,
   type DocumentNode,
   type GraphQLSchema,
+  type ParseOptions,
   type ValidationRule,
 } from 'graphql';
 
@@ -19,19 +20,27 @@ export type PreparedDocument =
 export interface DocumentCacheOptions {
   /** Most distinct documents kept; least recently used go first. Default 500. */
   maxEntries?: number;
-  /** Rules beyond graphql's specified ones (depth, complexity...). */
+  /**
+   * Rules beyond graphql's specified ones (depth, aliases...). They must not depend on anything but the
+   * document (no variables, no caller): their verdict is cached per query text. Complexity, which
+   * depends on the variables, is checked per operation outside the cache.
+   */
   validationRules?: readonly ValidationRule[];
+  /** graphql `parse` options, e.g. `{ maxTokens }` (query limits). */
+  parseOptions?: ParseOptions;
 }
 
 /**
  * Parse + validate once per distinct query text (graphql-ws would do both on every subscribe). A
  * bounded LRU keyed by the query text; refusals are cached too, so a client retrying a bad document
- * costs nothing either. Validation does not depend on variables, so the text is the whole key.
+ * costs nothing either. The rules are fixed per cache and depend on the document alone (not on
+ * variables, operation name or caller), so the text is the whole key.
  */
 export class DocumentCache {
   private readonly entries = new Map<string, PreparedDocument>();
   private readonly maxEntries: number;
   private readonly rules: readonly ValidationRule[];
+  private readonly parseOptions: ParseOptions | undefined;
   /** Documents parsed (i.e. cache misses), for tests and metrics. */
   parses = 0;
   hits = 0;
@@ -43,6 +52,7 @@ export class DocumentCache {
     this.maxEntries = options.maxEntries ?? DEFAULT_DOCUMENT_CACHE_SIZE;
     if (!(this.maxEntries >= 1)) throw new RangeError('maxEntries must be at least 1');
     this.rules = [...specifiedRules, ...(options.validationRules ?? [])];
+    this.parseOptions = options.parseOptions;
   }
 
   get size(): number {
@@ -73,7 +83,7 @@ export class DocumentCache {
     this.parses += 1;
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, this.parseOptions);
     } catch (error) {
       if (error instanceof GraphQLError) return { ok: false, errors: [error] };
       throw error;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type AuthChecker, type PubSub } from 'type-graphql';
+import { createAuthChecker } from '../auth/authorization.js';
 import type { GraphQLContext } from './context.js';
 import { ChargeQueryResolver } from './resolvers/charge-query-resolver.js';
 import { ChargeStatusSubscriptionResolver } from './resolvers/charge-status-subscription-resolver.js';
@@ -14,7 +15,10 @@ export interface BuildGatewaySchemaOptions {
    * `subscribe` (the ChargeStatusFeed from the context), so the default refuses every use.
    */
   pubSub?: PubSub;
-  /** Decides `@Authorized()` fields (type-graphql); unset → such fields are refused. */
+  /**
+   * Decides `@Authorized('<scope>')` fields (type-graphql); default: OPERATION_RULES applied to
+   * `context.principal` (src/auth createAuthChecker).
+   */
   authChecker?: AuthChecker<GraphQLContext>;
 }
 
@@ -39,6 +43,11 @@ const NO_TOPIC_PUBSUB: PubSub = {
   },
 };
 
+/** Every root field carries `@Authorized('<scope>')`; this decides from the operation's principal. */
+export const gatewayAuthChecker: AuthChecker<GraphQLContext> = createAuthChecker<GraphQLContext>({
+  principalOf: (context) => context.principal,
+});
+
 /**
  * Builds the gateway's executable schema from the type-graphql classes. Resolvers take their services
  * from the per-request context, so the schema itself needs no running dependency (scripts/emit-schema.ts
@@ -49,7 +58,7 @@ export async function buildGatewaySchema(options: BuildGatewaySchemaOptions = {}
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     pubSub: options.pubSub ?? NO_TOPIC_PUBSUB,
-    ...(options.authChecker && { authChecker: options.authChecker }),
+    authChecker: options.authChecker ?? gatewayAuthChecker,
     // Input rules live in payments/ (they become userErrors); type-graphql's class-validator is unused.
     validate: false,
   });

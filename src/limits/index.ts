@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './query-limits.js';
 export * from './apollo-plugins.js';
 export * from './websocket-limits.js';
+export * from './request-guards.js';

@@ -1,6 +1,8 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import {
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   isInterfaceType,
@@ -239,6 +241,26 @@ export function checkComplexity(
   options: Partial<QueryLimits> = {},
 ): ComplexityCheck {
   const limits = resolveLimits(options);
+  // Variables that do not fit their types are the client's mistake, reported as execution would
+  // (BAD_USER_INPUT), not as an uncomputable complexity.
+  const operation = getOperationAST(request.document, request.operationName ?? undefined);
+  if (operation) {
+    const coerced = getVariableValues(
+      request.schema,
+      operation.variableDefinitions ?? [],
+      { ...request.variables },
+      { maxErrors: 10 },
+    );
+    if (coerced.errors) {
+      return {
+        complexity: 0,
+        errors: coerced.errors.map(
+          (error) =>
+            new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
+        ),
+      };
+    }
+  }
   let complexity: number;
   try {
     complexity = getComplexity({
@@ -249,7 +271,7 @@ export function checkComplexity(
       estimators: complexityEstimators(limits),
     });
   } catch (error) {
-    // Bad variables (reported by execution anyway) or too many nodes: refuse without guessing.
+    // Anything else that defeats the estimate (too many nodes...): refuse without guessing.
     const message = error instanceof Error ? error.message : 'invalid request';
     return {
       complexity: Infinity,

@@ -10,7 +10,7 @@ import type { Authenticator } from '../auth/authenticate.js';
 import { authError } from '../auth/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { rateLimitedError } from './errors.js';
-import { createValidationRules, resolveLimits, type QueryLimits } from './query-limits.js';
+import { checkComplexity, createValidationRules, resolveLimits, type QueryLimits } from './query-limits.js';
 import { rateLimitKey, type RequestRateLimiter } from './rate-limiter.js';
 import {
   DEFAULT_WEBSOCKET_LIMITS,
@@ -75,6 +75,17 @@ export function createWebSocketGuards(
     webSocketLimits?: Partial<WebSocketLimits>;
     /** Injected clock (tests). */
     now?: () => Date;
+    /**
+     * A cache of parsed and validated documents (the gateway's DocumentCache), validating with
+     * graphql's rules plus `createValidationRules(schema, queryLimits)` without variables, and parsing
+     * with `maxTokens`. Given → used instead of parsing and validating every operation; complexity,
+     * which depends on the variables, is then checked per operation with {@link checkComplexity}.
+     */
+    documents?: {
+      get(
+        query: string,
+      ): { ok: true; document: DocumentNode } | { ok: false; errors: readonly GraphQLError[] };
+    };
   },
 ) {
   const now = deps.now ?? (() => new Date());
@@ -130,6 +141,21 @@ export function createWebSocketGuards(
         return { ok: false, errors: [rateLimitedError(budget.retryAfterSeconds, { httpStatus: false })] };
       if (exceedsOperationLimit(connection, maxOperations)) {
         return { ok: false, errors: [tooManyOperationsError(maxOperations)] };
+      }
+      if (deps.documents !== undefined) {
+        const prepared = deps.documents.get(payload.query);
+        if (!prepared.ok) return { ok: false, errors: [...prepared.errors] };
+        const { errors } = checkComplexity(
+          {
+            schema: deps.schema,
+            document: prepared.document,
+            variables: payload.variables ?? {},
+            operationName: payload.operationName ?? null,
+          },
+          queryLimits,
+        );
+        if (errors.length > 0) return { ok: false, errors };
+        return { ok: true, principal, document: prepared.document };
       }
       let document: DocumentNode;
       try {

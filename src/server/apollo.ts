@@ -7,10 +7,11 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { GraphQLSchema, ParseOptions, ValidationRule } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { createContext, type GraphQLContext } from '../graphql/context.js';
+import type { Principal } from '../auth/principal.js';
+import { createContext, type ClientTokenIssuer, type GraphQLContext } from '../graphql/context.js';
 import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
 import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
 import type { PaymentsService } from '../payments/payments-service.js';
@@ -29,6 +30,8 @@ export interface ApolloOptions {
   plugins?: ApolloServerPlugin<GraphQLContext>[];
   /** More validation rules (depth, aliases, complexity...). */
   validationRules?: ValidationRule[];
+  /** graphql `parse` options, e.g. `{ maxTokens }` of the query limits. */
+  parseOptions?: ParseOptions;
 }
 
 /**
@@ -41,6 +44,8 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     schema: options.schema,
     introspection: options.introspection,
     csrfPrevention: true,
+    // One operation per request: an array of operations would multiply every per-request limit.
+    allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     formatError: formatGatewayError,
     logger: options.logger,
@@ -62,16 +67,28 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
       ...(options.plugins ?? []),
     ],
     ...(options.validationRules && { validationRules: options.validationRules }),
+    ...(options.parseOptions && { parseOptions: options.parseOptions }),
   });
 }
 
 /** Adds to the base context of an operation (e.g. the authenticated principal); may throw a GraphQLError. */
 export type ContextExtension = (req: IncomingMessage, base: GraphQLContext) => Promise<GraphQLContext>;
 
+/**
+ * Who is calling (src/limits createHttpGuard): authenticates the `Authorization` header and counts the
+ * request against its rate-limit budget; throws UNAUTHENTICATED (401) or RATE_LIMITED (429) errors.
+ */
+export type HttpGuard = (request: {
+  authorization: string | undefined;
+  clientIp: string | undefined;
+}) => Promise<Principal>;
+
 export interface GraphQLRouteOptions {
   apollo: ApolloServer<GraphQLContext>;
   payments: PaymentsService;
   maxBodyBytes: number;
+  guard: HttpGuard;
+  clientTokens: ClientTokenIssuer;
   extendContext?: ContextExtension;
 }
 
@@ -80,7 +97,7 @@ export interface GraphQLRouteOptions {
  * about three times faster than the express integration. The apollo server must have been started.
  */
 export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
-  const { apollo, payments, maxBodyBytes, extendContext } = options;
+  const { apollo, payments, maxBodyBytes, guard, clientTokens, extendContext } = options;
   return async (req, res, { requestId, url, logger }) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
@@ -109,11 +126,15 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
 
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
+      // Runs before any field resolves: an unauthenticated or rate-limited request is refused whole.
       context: async () => {
-        const base = createContext(payments, requestId, logger);
-        if (!extendContext) return base;
         try {
-          return await extendContext(req, base);
+          const principal = await guard({
+            authorization: req.headers.authorization,
+            clientIp: req.socket.remoteAddress,
+          });
+          const base = createContext({ payments, requestId, logger, principal, clientTokens });
+          return extendContext ? await extendContext(req, base) : base;
         } catch (error) {
           // Refusals (UNAUTHENTICATED...) are GraphQLErrors and pass; anything else is masked here, since
           // Apollo would otherwise answer with its message.

@@ -20,12 +20,26 @@ import {
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createOmiseWebhookHandler, DEFAULT_WEBHOOK_DEDUP_TTL_MS } from '../webhooks/index.js';
+import { createAuth, type AuthSetup } from '../auth/setup.js';
+import {
+  createComplexityPlugin,
+  createHttpGuard,
+  createRateLimiter,
+  createValidationRules,
+  createWebSocketGuards,
+  DEFAULT_WEBSOCKET_LIMITS,
+  resolveLimits,
+  type QueryLimits,
+  type RequestRateLimiter,
+  type WebSocketLimits,
+} from '../limits/index.js';
+import { closeRedisConnection, createRedisConnection, DEFAULT_KEY_PREFIX } from '../realtime/index.js';
 import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
-import { createLogger } from './logger.js';
+import { configSecrets, createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { instrumentOmiseApi } from './omise-metrics.js';
 import { webhookRoute, type WebhookReceiver } from './webhook-route.js';
@@ -34,14 +48,25 @@ import { webhookRoute, type WebhookReceiver } from './webhook-route.js';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** The rate limiter's Redis commands give up after this; its in-memory insurance then decides. */
+export const RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS = 500;
 
 /**
  * Parts a caller may supply instead of the ones startGateway builds from the config (tests, several
  * instances in one process, the next features). What the caller supplies, the caller closes.
  */
 export interface GatewayOverrides {
-  /** Default: pino at config.logLevel on stdout. */
+  /** Default: pino at config.logLevel on stdout, with the config's secrets redacted. */
   logger?: Logger;
+  /**
+   * Default: `createAuth(config)` (which hashes the API keys and drops their plaintext from the config).
+   * Tests pass their own to control the client tokens' clock.
+   */
+  auth?: AuthSetup;
+  /** Default: createRateLimiter from RATE_LIMIT_PER_MINUTE, on Redis when REDIS_URL is set. */
+  rateLimiter?: RequestRateLimiter;
+  /** Depth, complexity, aliases...; default DEFAULT_QUERY_LIMITS. */
+  queryLimits?: Partial<QueryLimits>;
   /** Default: a new registry with the default process metrics. */
   metrics?: GatewayMetrics;
   /** Default: `new OmiseClient(...)` from config.omise. Always wrapped for metrics. */
@@ -61,19 +86,19 @@ export interface GatewayOverrides {
     | 'connectionInitWaitTimeoutMs'
     | 'maxPayloadBytes'
     | 'closeGraceMs'
-    | 'onConnect'
     | 'extendContext'
     | 'checkOperation'
-  > & { documentCacheSize?: number };
+  > &
+    Partial<Pick<WebSocketLimits, 'maxSubscriptionsPerConnection'>> & { documentCacheSize?: number };
   /** Timers of the reconciliation poll (tests); default real, unref'd timers. */
   pollScheduler?: Scheduler;
   /** Options of the schema (type-graphql pubSub for subscriptions, authChecker). */
   schema?: BuildGatewaySchemaOptions;
   /** More Apollo plugins, after the gateway's own. */
   apolloPlugins?: ApolloServerPlugin<GraphQLContext>[];
-  /** More GraphQL validation rules. */
+  /** More GraphQL validation rules, after the query limits; must depend on the document only (cached). */
   validationRules?: ValidationRule[];
-  /** Extends each operation's context from its HTTP request (authentication). */
+  /** Extends each operation's context from its HTTP request, after authentication; may throw a GraphQLError. */
   extendContext?: ContextExtension;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
   routes?: Route[];
@@ -102,6 +127,14 @@ export interface RunningGateway {
   poller: ReconciliationPoller;
   /** Parsed and validated WebSocket documents (`parses`, `hits`). */
   documentCache: DocumentCache;
+  /** Whether credentials are checked, and the warnings the start-up banner must print. */
+  auth: {
+    enabled: boolean;
+    warnings: readonly string[];
+    apiKeys: { name: string; scopes: readonly string[] }[];
+  };
+  /** Where rate-limit budgets are counted. */
+  rateLimiter: RequestRateLimiter;
   /** Drains HTTP (in-flight requests finish), stops Apollo, closes what startGateway opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -115,11 +148,12 @@ export async function startGateway(
   config: Config,
   overrides: GatewayOverrides = {},
 ): Promise<RunningGateway> {
-  if (config.omise.mode === 'live' && !overrides.extendContext) {
-    // Real money must never sit behind an open endpoint: authentication is wired through extendContext.
-    throw new Error('live Omise keys need request authentication, and none is configured (extendContext)');
-  }
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  refuseUnsafeLiveConfig(config);
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
+  // Hashes the API keys; from here on only their digests are in memory.
+  const auth = overrides.auth ?? createAuth(config);
+  for (const warning of auth.warnings) logger.warn(warning);
+  const limits = resolveLimits(overrides.queryLimits);
   const metrics = overrides.metrics ?? new GatewayMetrics();
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -129,6 +163,26 @@ export async function startGateway(
   };
 
   try {
+    let rateLimiter = overrides.rateLimiter;
+    if (!rateLimiter) {
+      // Its own connection, failing fast: a slow Redis must not slow every request down.
+      const redis =
+        config.redisUrl === undefined
+          ? undefined
+          : createRedisConnection(config.redisUrl, {
+              name: 'tmgw-ratelimit',
+              commandTimeoutMs: RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS,
+              logger: logger.child({ component: 'rate-limit' }),
+            });
+      if (redis) closers.push(() => closeRedisConnection(redis));
+      rateLimiter = createRateLimiter({
+        pointsPerMinute: config.rateLimitPerMinute,
+        ...(redis && { redis }),
+        keyPrefix: `${config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX}ratelimit`,
+        logger: logger.child({ component: 'rate-limit' }),
+      });
+    }
+
     const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config, logger), metrics);
 
     let realtime = overrides.realtime;
@@ -193,18 +247,26 @@ export async function startGateway(
     };
 
     const schema = await buildGatewaySchema(overrides.schema);
+    // The same limits over HTTP and WebSocket: depth, aliases, root fields and operations as validation
+    // rules (static: cached per document by Apollo and by the DocumentCache), tokens at parse time, and
+    // complexity, which depends on the variables, per operation (Apollo plugin / WebSocket guard).
+    const validationRules = [...createValidationRules(schema, limits), ...(overrides.validationRules ?? [])];
+    const parseOptions = { maxTokens: limits.maxTokens };
     const documentCache = new DocumentCache(schema, {
       maxEntries: overrides.websocket?.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
-      ...(overrides.validationRules && { validationRules: overrides.validationRules }),
+      validationRules,
+      parseOptions,
     });
     const apollo = createApollo({
       schema,
       logger: logger.child({ component: 'apollo' }),
       metrics,
       introspection: config.introspection,
-      landingPage: !config.production,
-      ...(overrides.apolloPlugins && { plugins: overrides.apolloPlugins }),
-      ...(overrides.validationRules && { validationRules: overrides.validationRules }),
+      // The landing page is useless without introspection: it follows GRAPHQL_INTROSPECTION.
+      landingPage: config.introspection,
+      plugins: [createComplexityPlugin<GraphQLContext>(limits), ...(overrides.apolloPlugins ?? [])],
+      validationRules,
+      parseOptions,
     });
     await apollo.start();
     closers.push(() => apollo.stop());
@@ -222,6 +284,8 @@ export async function startGateway(
         apollo,
         payments,
         maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        guard: createHttpGuard({ authenticator: auth.authenticator, rateLimiter }),
+        clientTokens: auth.clientTokens,
         ...(overrides.extendContext && { extendContext: overrides.extendContext }),
       }),
     );
@@ -248,13 +312,29 @@ export async function startGateway(
       metrics,
       shutdownGraceMs: overrides.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     });
-    const { documentCacheSize: _size, ...websocketOptions } = overrides.websocket ?? {};
+    const {
+      documentCacheSize: _size,
+      maxSubscriptionsPerConnection,
+      ...websocketOptions
+    } = overrides.websocket ?? {};
+    const guards = createWebSocketGuards({
+      authenticator: auth.authenticator,
+      rateLimiter,
+      schema,
+      queryLimits: limits,
+      webSocketLimits: {
+        maxSubscriptionsPerConnection:
+          maxSubscriptionsPerConnection ?? DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection,
+      },
+      documents: documentCache,
+    });
     const websocket = attachGraphQLWebSocket({
       server: http.server,
       path: '/graphql',
       schema,
-      documents: documentCache,
+      guards,
       payments,
+      clientTokens: auth.clientTokens,
       chargeStatus: feed,
       logger,
       metrics,
@@ -300,6 +380,8 @@ export async function startGateway(
       chargeStatusFeed: feed,
       poller,
       documentCache,
+      auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
+      rateLimiter,
       close() {
         closing ??= closeAll().then(() => logger.info('gateway stopped'));
         return closing;
@@ -308,6 +390,25 @@ export async function startGateway(
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/**
+ * Real money never sits behind an open endpoint or an unsigned webhook receiver. loadConfig already
+ * refuses such an environment; this also covers configs built by hand.
+ */
+function refuseUnsafeLiveConfig(config: Config): void {
+  if (config.omise.mode !== 'live') return;
+  const missing = [
+    config.apiKeys.length === 0 ? 'GATEWAY_API_KEYS' : undefined,
+    config.webhookSecret === undefined ? 'OMISE_WEBHOOK_SECRET' : undefined,
+    config.tokenSecret === undefined ? 'GATEWAY_TOKEN_SECRET' : undefined,
+  ].filter((name): name is string => name !== undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `live Omise keys need ${missing.join(', ')}: without them anyone who reaches the gateway could ` +
+        'move real money, or forge webhooks',
+    );
   }
 }
 

@@ -7,12 +7,18 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context as WsContext, ServerOptions } from 'graphql-ws';
+import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createContext, type ChargeStatusSource, type GraphQLContext } from '../graphql/context.js';
-import type { DocumentCache } from '../graphql/document-cache.js';
+import type { Principal } from '../auth/principal.js';
+import {
+  createContext,
+  type ChargeStatusSource,
+  type ClientTokenIssuer,
+  type GraphQLContext,
+} from '../graphql/context.js';
+import type { GuardedOperation } from '../limits/request-guards.js';
 import { classifyError, formatGatewayError } from '../graphql/errors.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -34,8 +40,15 @@ export interface GraphQLWebSocketOptions {
   server: Server;
   path?: string;
   schema: GraphQLSchema;
-  documents: DocumentCache;
+  /**
+   * Access and limit checks (src/limits createWebSocketGuards, built over the DocumentCache):
+   * `onConnect` at `connection_init` (false → close 4403), `guardOperation` before every operation
+   * (rate limit, operations per connection, the parsed and validated document, complexity).
+   * Subscriptions never pass through Apollo's plugins, so this is where they are checked.
+   */
+  guards: WebSocketGuards;
   payments: PaymentsService;
+  clientTokens: ClientTokenIssuer;
   chargeStatus: ChargeStatusSource;
   logger: Logger;
   /** Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total). */
@@ -50,8 +63,6 @@ export interface GraphQLWebSocketOptions {
   /** Bigger messages close the socket (1009). Default 64 KiB. */
   maxPayloadBytes?: number;
   closeGraceMs?: number;
-  /** At `connection_init` (authentication): false closes with 4403; may throw. */
-  onConnect?: ServerOptions['onConnect'];
   /** Adds to each operation's context (the principal...); may throw a GraphQLError. */
   extendContext?: (connection: WebSocketConnection, base: GraphQLContext) => Promise<GraphQLContext>;
   /** Refuses an operation before it runs (limits, rate limiting): return errors to refuse. */
@@ -59,6 +70,20 @@ export interface GraphQLWebSocketOptions {
     connection: WebSocketConnection,
     args: ExecutionArgs,
   ) => Promise<readonly GraphQLError[] | void> | readonly GraphQLError[] | void;
+}
+
+/** What {@link attachGraphQLWebSocket} needs of src/limits' `createWebSocketGuards`. */
+export interface WebSocketGuards {
+  onConnect(connection: WebSocketConnection, clientIp: string | undefined): Promise<boolean>;
+  guardOperation(
+    connection: WebSocketConnection,
+    payload: {
+      query: string;
+      variables?: Readonly<Record<string, unknown>> | null;
+      operationName?: string | null;
+    },
+    clientIp: string | undefined,
+  ): Promise<GuardedOperation>;
 }
 
 export interface GraphQLWebSocketServer {
@@ -70,11 +95,13 @@ export interface GraphQLWebSocketServer {
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws, graphql-ws's server on `ws`) on the gateway's own HTTP
- * server. Documents come from the DocumentCache (parsed and validated once per distinct text), errors
+ * server. Every operation passes the guards first (documents come from the DocumentCache, parsed and
+ * validated with the query limits once per distinct text), errors
  * are formatted exactly as over HTTP (formatGatewayError), and each operation gets its own context.
  */
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocketServer {
-  const { schema, documents, payments, chargeStatus, logger } = options;
+  const { schema, guards, payments, clientTokens, chargeStatus, logger } = options;
+  const clientIp = (connection: WebSocketConnection) => connection.extra.request.socket.remoteAddress;
   const log = logger.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({
     server: options.server,
@@ -102,21 +129,27 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     {
       schema,
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS,
-      ...(options.onConnect && { onConnect: options.onConnect }),
-      onSubscribe: async (connection, _id, payload) => {
-        const prepared = documents.get(payload.query);
-        if (!prepared.ok) return prepared.errors;
+      // Refused (bad or, auth being on, missing credential; rate limited) → graphql-ws closes with 4403.
+      onConnect: (connection) =>
+        guards.onConnect(connection as WebSocketConnection, clientIp(connection as WebSocketConnection)),
+      onSubscribe: async (ctx, _id, payload) => {
+        const connection = ctx as WebSocketConnection;
+        const guarded = await guards.guardOperation(connection, payload, clientIp(connection));
+        if (!guarded.ok) return guarded.errors;
+        const principal: Principal = guarded.principal;
         const requestId = randomUUID();
-        const base = createContext(
+        const base = createContext({
           payments,
           requestId,
-          log.child({ requestId, operationName: payload.operationName ?? undefined }),
+          logger: log.child({ requestId, operationName: payload.operationName ?? undefined }),
+          principal,
+          clientTokens,
           chargeStatus,
-        );
+        });
         let contextValue = base;
         try {
           if (options.extendContext) {
-            contextValue = await options.extendContext(connection as WebSocketConnection, base);
+            contextValue = await options.extendContext(connection, base);
           }
         } catch (error) {
           // A refusal (UNAUTHENTICATED...) is this operation's error, not the connection's end.
@@ -125,12 +158,12 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         }
         const args: ExecutionArgs = {
           schema,
-          document: prepared.document,
+          document: guarded.document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
           contextValue,
         };
-        const refused = await options.checkOperation?.(connection as WebSocketConnection, args);
+        const refused = await options.checkOperation?.(connection, args);
         if (refused && refused.length > 0) return refused;
         return args;
       },

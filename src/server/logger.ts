@@ -1,52 +1,36 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactingLoggerOptions } from '../auth/redaction.js';
 import type { Config } from '../config/config.js';
-
-/**
- * Paths pino replaces with "[redacted]". Secrets must never reach a log line, even when a whole config,
- * request or error object is logged by mistake. Wildcards match one level deep.
- */
-export const REDACT_PATHS = [
-  'authorization',
-  'headers.authorization',
-  'headers.cookie',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.authorization',
-  '*.headers.authorization',
-  'secretKey',
-  '*.secretKey',
-  '*.*.secretKey',
-  'webhookSecret',
-  '*.webhookSecret',
-  'tokenSecret',
-  '*.tokenSecret',
-  'apiKeys',
-  '*.apiKeys',
-  'key',
-  '*.key',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
-  'clientToken',
-  '*.clientToken',
-  'password',
-  '*.password',
-];
 
 export interface LoggerOptions {
   level: Config['logLevel'];
   /** Extra fields on every line, e.g. `{ instance: 'gw-1' }`. */
   base?: Record<string, unknown>;
+  /**
+   * Secret values masked wherever they appear in a line (webhook secret, token secret, Omise secret
+   * key). Known secret fields, Omise keys, bearer credentials and client tokens are masked regardless.
+   */
+  secrets?: readonly (string | undefined)[];
 }
 
-/** The gateway's JSON logger: stdout unless a destination is given (tests collect lines). */
+/**
+ * The gateway's JSON logger: stdout unless a destination is given (tests collect lines). Secrets never
+ * reach a line (src/auth/redaction.ts: pino `redact` paths plus a text redactor), even when a whole
+ * config, request or error object is logged by mistake.
+ */
 export function createLogger(options: LoggerOptions, destination?: DestinationStream): Logger {
   const pinoOptions = {
     level: options.level,
     base: { service: 'truemoney-graphql-gateway', ...options.base },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...redactingLoggerOptions(options.secrets ?? []),
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+}
+
+/** The secret values of a config, for {@link LoggerOptions.secrets}. */
+export function configSecrets(config: Pick<Config, 'webhookSecret' | 'tokenSecret' | 'omise'>): string[] {
+  return [config.webhookSecret, config.tokenSecret, config.omise.secretKey].filter(
+    (s): s is string => s !== undefined,
+  );
 }

@@ -68,7 +68,7 @@ async function simulatorChargesWithAmount(amount: number): Promise<number> {
 }
 
 describe('createTrueMoneyCharge', () => {
-  it('creates a pending charge with a QR code; currency defaults to THB; clientToken is null for now', async () => {
+  it('creates a pending charge with a QR code; currency defaults to THB; returns a clientToken', async () => {
     const amount = uniqueAmount();
     const payload = await create({
       amount,
@@ -77,7 +77,7 @@ describe('createTrueMoneyCharge', () => {
       returnUri: 'https://shop.example/orders/42',
     });
     expect(payload.userErrors).toEqual([]);
-    expect(payload.clientToken).toBeNull();
+    expect(payload.clientToken).toMatch(/^ctok_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     expect(payload.charge).toMatchObject({
       status: 'PENDING',
       amount,
@@ -301,15 +301,15 @@ describe('simulateChargeOutcome', () => {
         OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
         GATEWAY_TOKEN_SECRET: 't'.repeat(32),
       },
-      // Live mode requires authentication; this one lets everything through.
-      overrides: { extendContext: async (_req, context) => context },
     });
     try {
       const before = live.omiseRequests.length;
       const payload = dataOf(
-        await live.gql(SimulateChargeOutcomeDocument, {
-          input: { chargeId: 'chrg_test_0000000000000000001', outcome: 'SUCCESSFUL' },
-        }),
+        await live.gql(
+          SimulateChargeOutcomeDocument,
+          { input: { chargeId: 'chrg_test_0000000000000000001', outcome: 'SUCCESSFUL' } },
+          { authorization: `Bearer ${'k'.repeat(32)}` },
+        ),
       ).simulateChargeOutcome;
       expect(codesOf(payload)).toEqual(['NOT_TEST_MODE']);
       expect(live.omiseRequests.length).toBe(before);

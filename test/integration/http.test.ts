@@ -212,7 +212,7 @@ describe('extension points', () => {
 });
 
 describe('live keys', () => {
-  it('startGateway refuses live Omise keys without request authentication', async () => {
+  it('startGateway refuses a live config without API keys, webhook secret or token secret, saying why', async () => {
     const sim = await startSimulator();
     try {
       const config = loadConfig({
@@ -225,7 +225,27 @@ describe('live keys', () => {
         GATEWAY_TOKEN_SECRET: 't'.repeat(32),
         LOG_LEVEL: 'silent',
       });
-      await expect(startGateway(config)).rejects.toThrow(/authentication/);
+      // loadConfig refuses such an environment; a config built by hand must be refused too.
+      await expect(startGateway({ ...config, apiKeys: [] })).rejects.toThrow(/GATEWAY_API_KEYS/);
+      await expect(startGateway({ ...config, webhookSecret: undefined })).rejects.toThrow(
+        /OMISE_WEBHOOK_SECRET/,
+      );
+      await expect(startGateway({ ...config, tokenSecret: undefined })).rejects.toThrow(
+        /GATEWAY_TOKEN_SECRET/,
+      );
+      // Complete: it starts, with auth on.
+      const gateway = await startGateway(config);
+      try {
+        expect(gateway.auth.enabled).toBe(true);
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        expect(response.status).toBe(401);
+      } finally {
+        await gateway.close();
+      }
     } finally {
       await sim.close();
     }

@@ -1,5 +1,5 @@
 import { DateTimeResolver } from 'graphql-scalars';
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput } from '../errors.js';
 import { primeCharge } from '../loaders.js';
@@ -10,11 +10,15 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 @Resolver()
 export class ChargeQueryResolver {
+  // A client token may read its own charge only: the authChecker refuses another id (FORBIDDEN) before
+  // the loader is asked, so a foreign charge is never fetched, let alone returned.
+  @Authorized('charges:read')
   @Query(() => ChargeType, { nullable: true, description: 'The charge with this id; null when unknown.' })
   charge(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ChargeType | null> {
     return ctx.loaders.charge.load(id);
   }
 
+  @Authorized('charges:read')
   @Query(() => ChargeConnection, { description: 'Charges created between from and to, page by page.' })
   async charges(
     @Ctx() ctx: GraphQLContext,

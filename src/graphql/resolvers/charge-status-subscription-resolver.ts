@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Authorized, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../payments/errors.js';
 import { isChargeId } from '../../payments/rules.js';
 import { ChargeNotFoundError, type ChargeStatusEvent } from '../../payments/status-feed/index.js';
@@ -14,6 +14,10 @@ import { ChargeStatusEventType } from '../types/charge-status-event.js';
  */
 @Resolver()
 export class ChargeStatusSubscriptionResolver {
+  // type-graphql runs the authChecker on `subscribe` too: a client token for another charge is refused
+  // (FORBIDDEN) when the subscription starts, before the feed is asked; and on every event, so that a
+  // token that expired while subscribed stops receiving.
+  @Authorized('charges:read')
   @Subscription(() => ChargeStatusEventType, {
     description:
       "The charge's current state first, then every change of status; completes right after a terminal status.",
