@@ -53,6 +53,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Options of the simulator (e.g. a webhook secret the gateway is also given in `env`). */
   simulator?: SimulatorOptions;
+  /** The simulator logs into `logs` too, through the gateway's (redacting) logger, as in `npm start`. */
+  simulatorLogs?: boolean;
+  /** Default 'debug'. */
+  logLevel?: 'debug' | 'info' | 'trace';
 }
 
 /**
@@ -60,14 +64,25 @@ export interface HarnessOptions {
  * fetch is wrapped only to count the requests it sends. The payments rules use the simulator's clock.
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sim = await startSimulator(options.simulator);
   const omiseRequests: OmiseRequest[] = [];
   const logs: Record<string, unknown>[] = [];
-  // The gateway's own logger (its redaction included), writing into memory.
+  // The gateway's own logger (its redaction included), writing into memory. It knows the secret values
+  // that have no recognisable shape, as src/main.ts's does.
   const logger: Logger = createLogger(
-    { level: 'debug' },
+    {
+      level: options.logLevel ?? 'debug',
+      secrets: [
+        options.env?.['OMISE_WEBHOOK_SECRET'],
+        options.env?.['GATEWAY_TOKEN_SECRET'],
+        options.simulator?.webhookSecret,
+      ],
+    },
     { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
   );
+  const sim = await startSimulator({
+    ...options.simulator,
+    ...(options.simulatorLogs && { logger: logger.child({ component: 'simulator' }) }),
+  });
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
