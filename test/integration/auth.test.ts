@@ -157,7 +157,7 @@ afterAll(async () => {
 type AnyResponse = GraphQLResponse<Record<string, unknown>>;
 
 async function runHttp(operation: Operation, authorization: string | undefined): Promise<AnyResponse> {
-  const headers = authorization === undefined ? {} : { authorization };
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
   const gql = <TData, TVars>(doc: TypedDocumentNode<TData, TVars>, vars: TVars) =>
     h.gql(doc, vars, headers) as Promise<AnyResponse>;
   switch (operation) {
@@ -323,7 +323,7 @@ describe('test mode without GATEWAY_API_KEYS', () => {
     expect(open.gateway.auth.warnings.join('\n')).toMatch(/AUTH IS OFF/);
     expect(open.logs.some((l) => l.level === 40 && /AUTH IS OFF/.test(String(l.msg)))).toBe(true);
     for (const authorization of [undefined, 'Bearer garbage-credential-0000000000']) {
-      const headers = authorization === undefined ? {} : { authorization };
+      const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
       const read = await open.gql(ChargeDocument, { id: chargeId }, headers);
       expect(read.body.errors).toBeUndefined();
       expect(read.body.data?.charge?.id).toBe(chargeId);

@@ -7,7 +7,7 @@ export type WsOutcome =
   /** The first result carried data (for chargeStatus: the current state). */
   | { kind: 'data'; data: Record<string, unknown> }
   /** Refused or failed: the errors' `extensions.code`s. */
-  | { kind: 'errors'; codes: string[]; messages: string[] }
+  | { kind: 'errors'; codes: string[]; messages: string[]; extensions: Record<string, unknown>[] }
   /** The socket was closed (e.g. 4403 at connection_init). */
   | { kind: 'closed'; code: number };
 
@@ -37,13 +37,14 @@ export async function wsFirstResult(
           next: (result) => {
             const errors = (result.errors ?? []) as unknown as {
               message: string;
-              extensions?: { code?: string };
+              extensions?: Record<string, unknown>;
             }[];
             if (errors.length > 0) {
               resolve({
                 kind: 'errors',
-                codes: errors.map((e) => String(e.extensions?.code)),
+                codes: errors.map((e) => String(e.extensions?.['code'])),
                 messages: errors.map((e) => e.message),
+                extensions: errors.map((e) => e.extensions ?? {}),
               });
             } else {
               resolve({ kind: 'data', data: result.data as Record<string, unknown> });
@@ -52,11 +53,12 @@ export async function wsFirstResult(
           },
           error: (error) => {
             if (Array.isArray(error)) {
-              const errors = error as { message: string; extensions?: { code?: string } }[];
+              const errors = error as { message: string; extensions?: Record<string, unknown> }[];
               resolve({
                 kind: 'errors',
-                codes: errors.map((e) => String(e.extensions?.code)),
+                codes: errors.map((e) => String(e.extensions?.['code'])),
                 messages: errors.map((e) => e.message),
+                extensions: errors.map((e) => e.extensions ?? {}),
               });
             } else {
               const code = (error as { code?: unknown } | null)?.code;
