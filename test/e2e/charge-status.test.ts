@@ -131,6 +131,11 @@ describe.each(MODES)('%s', (mode) => {
         expect(complete.some((d) => d.duplicate)).toBe(true);
         expect(complete.filter((d) => d.status === 200).length).toBeGreaterThanOrEqual(2);
         const eventId = complete[0]!.eventId;
+        // The gateway's stdout may reach us a little after the subscriber's last event: wait for the line.
+        await t.a.process.waitFor(
+          new RegExp(`"eventId":"${eventId}"[^\\n]*"msg":"webhook processed"`),
+          10_000,
+        );
         expect(logsAbout(t.a.process, 'webhook processed', { eventId })).toHaveLength(1);
       } finally {
         await t.sim.call('POST', '/_simulator/faults/reset');
