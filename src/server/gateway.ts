@@ -33,7 +33,12 @@ import {
   type RequestRateLimiter,
   type WebSocketLimits,
 } from '../limits/index.js';
-import { closeRedisConnection, createRedisConnection, DEFAULT_KEY_PREFIX } from '../realtime/index.js';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  DEFAULT_KEY_PREFIX,
+  waitUntilReady,
+} from '../realtime/index.js';
 import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
@@ -50,6 +55,7 @@ export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** The rate limiter's Redis commands give up after this; its in-memory insurance then decides. */
 export const RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS = 500;
+export const RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS = 5_000;
 
 /**
  * Parts a caller may supply instead of the ones startGateway builds from the config (tests, several
@@ -174,7 +180,13 @@ export async function startGateway(
               commandTimeoutMs: RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS,
               logger: logger.child({ component: 'rate-limit' }),
             });
-      if (redis) closers.push(() => closeRedisConnection(redis));
+      if (redis) {
+        closers.push(() => closeRedisConnection(redis));
+        // Until it is ready each instance counts alone (the insurance limiter): start with budgets shared.
+        await waitUntilReady(redis, RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS).catch(() =>
+          logger.warn('rate limiting: Redis not ready; limiting per instance in memory until it is'),
+        );
+      }
       rateLimiter = createRateLimiter({
         pointsPerMinute: config.rateLimitPerMinute,
         ...(redis && { redis }),

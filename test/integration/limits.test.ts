@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { ChargeDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
@@ -195,6 +196,36 @@ describe('rate limits (RATE_LIMIT_PER_MINUTE=3)', () => {
     // A new connection over the budget is refused at connection_init.
     const third = await wsFirstResult(h.gateway.url, authorization, '{ __typename }', {});
     expect(third).toEqual({ kind: 'closed', code: 4403 });
+  });
+});
+
+describe('rate limits shared on Redis (two gateways, RATE_LIMIT_PER_MINUTE=3)', () => {
+  const KEY = `shared-budget-key-${'s'.repeat(20)}`;
+  let a: Harness;
+  let b: Harness;
+  beforeAll(async () => {
+    const env = {
+      RATE_LIMIT_PER_MINUTE: '3',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: `tmgw-test-ratelimit-${randomBytes(6).toString('hex')}:`,
+      GATEWAY_API_KEYS: JSON.stringify([{ name: 'shared', key: KEY, scopes: ['charges:read'] }]),
+    };
+    a = await startHarness({ env });
+    b = await startHarness({ env });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('one budget per credential across instances', async () => {
+    expect(a.gateway.rateLimiter.store).toBe('redis');
+    const authorization = `Bearer ${KEY}`;
+    const statuses = [];
+    for (const h of [a, a, b, b, a]) {
+      statuses.push((await postRaw(h, { query: '{ __typename }' }, { authorization })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 });
 
