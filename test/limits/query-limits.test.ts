@@ -111,7 +111,7 @@ describe('checkComplexity', () => {
     expect(cost()).toBe(1 + 9 * DEFAULT_QUERY_LIMITS.defaultListSize);
   });
 
-  it('gives errors beyond the limit, and refuses what it cannot price', () => {
+  it('gives errors beyond the limit, and refuses variables that do not fit as execution would', () => {
     expect(
       checkComplexity(
         { schema: sampleSchema, document, variables: { n: 100 } },
@@ -124,7 +124,9 @@ describe('checkComplexity', () => {
       variables: {},
     });
     expect(missing.errors).toHaveLength(1);
-    expect(missing.errors[0]?.extensions['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    // The client's mistake, with the code execution would give it (not an uncomputable complexity).
+    expect(missing.errors[0]?.extensions['code']).toBe('BAD_USER_INPUT');
+    expect(missing.errors[0]?.message).toMatch(/\$id/);
   });
 
   it('prices a full page of full charges within the default limit, and a few of them beyond it', () => {
