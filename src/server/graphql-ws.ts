@@ -190,6 +190,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     options.keepAliveMs ?? DEFAULT_WS_KEEP_ALIVE_MS,
   );
 
+  // graphql-ws answers a socket error (a message over maxPayload, a protocol violation) with a
+  // console.error line; ws has already closed such a socket with the right code (1009...), so a
+  // structured warning replaces it.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      log.warn({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error');
+      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal server error');
+    });
+  });
+
   let closing: Promise<void> | undefined;
   return {
     get clientCount() {

@@ -119,6 +119,7 @@ describe('query and WebSocket limits (test mode)', () => {
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(65 * 1024) } }));
     expect(await closed).toBe(1009);
+    expect(h.logs.some((line) => line.msg === 'WebSocket closed on a protocol error')).toBe(true);
   });
 
   it('refuses a third operation at once on one connection (limit 2 here)', async () => {
