@@ -48,6 +48,7 @@ describe('src/main.ts', () => {
       const { stdout } = main.output();
       expect(stdout).toMatch(/Omise simulator:\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(stdout).toMatch(/Auth:\s+OFF/);
+      expect(stdout).toMatch(/!!! WARNING: AUTH IS OFF/);
       expect(stdout).toContain('curl -s');
       expect(stdout).toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:\d+\/webhooks\/omise/);
       expect(stdout).not.toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:0\//);
@@ -68,6 +69,54 @@ describe('src/main.ts', () => {
       main.child.kill('SIGTERM');
     }
     expect(await main.exited).toBe(0);
+  });
+
+  it('with GATEWAY_API_KEYS: auth ON in the banner (names and scopes, never the key), credentials required', async () => {
+    const key = `main-test-key-${'k'.repeat(24)}`;
+    const main = startMain({
+      PORT: '0',
+      SIMULATOR_PORT: '0',
+      GATEWAY_API_KEYS: JSON.stringify([{ name: 'shop', key, scopes: ['charges:read'] }]),
+    });
+    try {
+      const [, url] = await main.waitFor(/GraphQL gateway:\s+(\S+)\n/);
+      await main.waitFor(/Create a charge:[\s\S]*\n\n/);
+      const { stdout } = main.output();
+      expect(stdout).toMatch(/Auth:\s+ON/);
+      expect(stdout).toMatch(/shop\s+\(charges:read\)/);
+      expect(stdout).toMatch(/!!! WARNING: GATEWAY_TOKEN_SECRET is unset/);
+      expect(stdout).not.toMatch(/AUTH IS OFF/);
+      expect(stdout).toContain('authorization: Bearer');
+      const query = JSON.stringify({ query: '{ charges(first: 1) { totalCount } }' });
+      const anonymous = await fetch(url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: query,
+      });
+      expect(anonymous.status).toBe(401);
+      await anonymous.arrayBuffer();
+      const allowed = await fetch(url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: query,
+      });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toEqual({ data: { charges: { totalCount: expect.any(Number) } } });
+    } finally {
+      main.child.kill('SIGTERM');
+    }
+    expect(await main.exited).toBe(0);
+    const { stdout, stderr } = main.output();
+    expect(`${stdout}${stderr}`).not.toContain(key);
+  });
+
+  it('live keys without API keys and webhook secret: refuses to start, saying why', async () => {
+    const main = startMain({ PORT: '0', OMISE_SECRET_KEY: 'skey_5mainlivekey0000000000' });
+    expect(await main.exited).toBe(1);
+    const { stderr } = main.output();
+    expect(stderr).toMatch(/GATEWAY_API_KEYS/);
+    expect(stderr).toMatch(/OMISE_WEBHOOK_SECRET/);
+    expect(stderr).not.toContain('skey_5mainlivekey0000000000');
   });
 
   it('a configuration error prints the message without a stack and exits 1', async () => {
