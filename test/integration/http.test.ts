@@ -237,6 +237,8 @@ describe('live keys', () => {
       const gateway = await startGateway(config);
       try {
         expect(gateway.auth.enabled).toBe(true);
+        // Only digests remain: the config no longer holds the keys.
+        expect(config.apiKeys.map((k) => k.key)).toEqual(['[hashed]']);
         const response = await fetch(gateway.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },

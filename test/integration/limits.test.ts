@@ -262,6 +262,29 @@ describe('production rules (NODE_ENV=production, auth on)', () => {
     await page.arrayBuffer();
   });
 
+  it('GRAPHQL_INTROSPECTION=true turns introspection and the landing page back on', async () => {
+    const open = await startHarness({
+      env: {
+        NODE_ENV: 'production',
+        GRAPHQL_INTROSPECTION: 'true',
+        GATEWAY_API_KEYS: JSON.stringify([{ name: 'reader', key: KEY, scopes: ['charges:read'] }]),
+      },
+    });
+    try {
+      const response = await postRaw(
+        open,
+        { query: '{ __schema { queryType { name } } }' },
+        { authorization },
+      );
+      expect(response.body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+      const page = await open.http('/graphql', { headers: { accept: 'text/html' } });
+      expect(page.headers.get('content-type')).toContain('text/html');
+      await page.arrayBuffer();
+    } finally {
+      await open.close();
+    }
+  });
+
   it('masks an internal error, with no stack trace and a request id the log has', async () => {
     const response = await postRaw(
       h,
