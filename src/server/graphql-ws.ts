@@ -122,7 +122,10 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       const formatted = formatGatewayError(error.toJSON(), error);
       const code = formatted.extensions?.code;
       metrics?.graphqlErrors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
-      return formatted;
+      // As over HTTP: the request id a client quotes is the one the log lines carry.
+      return requestId === undefined
+        ? formatted
+        : { ...formatted, extensions: { ...formatted.extensions, requestId } };
     });
 
   const disposable = useServer(

@@ -307,4 +307,21 @@ describe('production rules (NODE_ENV=production, auth on)', () => {
     const logged = h.logs.filter((line) => line.requestId === requestId);
     expect(JSON.stringify(logged)).toContain('hunter2');
   });
+
+  it('masks an internal error over WebSocket too, with a request id the log has', async () => {
+    const outcome = await wsFirstResult(h.gateway.url, authorization, ChargeDocument, {
+      id: 'chrg_test_00000000000000000bug',
+    });
+    expect(outcome).toMatchObject({
+      kind: 'errors',
+      codes: ['INTERNAL_SERVER_ERROR'],
+      messages: ['Internal server error'],
+    });
+    if (outcome.kind !== 'errors') return;
+    expect(JSON.stringify(outcome)).not.toMatch(/hunter2|stacktrace/);
+    const requestId = outcome.extensions[0]?.['requestId'];
+    expect(typeof requestId).toBe('string');
+    const logged = h.logs.filter((line) => line.requestId === requestId);
+    expect(JSON.stringify(logged)).toContain('hunter2');
+  });
 });
