@@ -20,6 +20,7 @@ import {
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createOmiseWebhookHandler, DEFAULT_WEBHOOK_DEDUP_TTL_MS } from '../webhooks/index.js';
+import { createAuthChecker } from '../auth/authorization.js';
 import { createAuth, type AuthSetup } from '../auth/setup.js';
 import {
   createComplexityPlugin,
@@ -81,7 +82,10 @@ export interface GatewayOverrides {
   realtime?: Pick<Realtime, 'kv' | 'pubsub'>;
   /** Default: createPaymentsService over the (instrumented) Omise client and realtime.kv. */
   payments?: PaymentsService;
-  /** Business clock of the payments rules (refund window, void day); default the system clock. */
+  /**
+   * Business clock of the payments rules (refund window, void day) and of client tokens (issue,
+   * expiry, the checks on open WebSockets); default the system clock. Tests pass the simulator's.
+   */
   now?: () => Date;
   /** Receives `POST /webhooks/omise`; default: the Omise webhook handler (src/webhooks) on this gateway's feed. */
   webhookReceiver?: WebhookReceiver;
@@ -157,7 +161,7 @@ export async function startGateway(
   refuseUnsafeLiveConfig(config);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
   // Hashes the API keys; from here on only their digests are in memory.
-  const auth = overrides.auth ?? createAuth(config);
+  const auth = overrides.auth ?? createAuth(config, overrides.now ? { now: overrides.now } : {});
   for (const warning of auth.warnings) logger.warn(warning);
   const limits = resolveLimits(overrides.queryLimits);
   const metrics = overrides.metrics ?? new GatewayMetrics();
@@ -258,7 +262,16 @@ export async function startGateway(
       return answer;
     };
 
-    const schema = await buildGatewaySchema(overrides.schema);
+    const schema = await buildGatewaySchema({
+      // The default checker, on the same clock as the client tokens.
+      ...(overrides.now && {
+        authChecker: createAuthChecker<GraphQLContext>({
+          principalOf: (context) => context.principal,
+          now: overrides.now,
+        }),
+      }),
+      ...overrides.schema,
+    });
     // The same limits over HTTP and WebSocket: depth, aliases, root fields and operations as validation
     // rules (static: cached per document by Apollo and by the DocumentCache), tokens at parse time, and
     // complexity, which depends on the variables, per operation (Apollo plugin / WebSocket guard).
@@ -339,6 +352,7 @@ export async function startGateway(
           maxSubscriptionsPerConnection ?? DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection,
       },
       documents: documentCache,
+      ...(overrides.now && { now: overrides.now }),
     });
     const websocket = attachGraphQLWebSocket({
       server: http.server,

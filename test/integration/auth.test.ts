@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import {
   ChargeDocument,
   ChargesDocument,
@@ -347,5 +349,70 @@ describe('test mode without GATEWAY_API_KEYS', () => {
     });
     expect(simulated.body.errors).toBeUndefined();
     expect(simulated.body.data?.simulateChargeOutcome.charge?.status).toBe('SUCCESSFUL');
+  });
+});
+
+describe('a client token expires with its charge (simulator clock)', () => {
+  let sim: Harness;
+  beforeAll(async () => {
+    sim = await startHarness({
+      env: { GATEWAY_API_KEYS: JSON.stringify(API_KEYS), GATEWAY_TOKEN_SECRET: TOKEN_SECRET },
+    });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it('works until the charge has expired (plus the grace), then is UNAUTHENTICATED, on an open WebSocket too', async () => {
+    const created = dataOf(
+      await sim.gql(CreateTrueMoneyChargeDocument, { input: { amount: 10_000 } }, allKey),
+    ).createTrueMoneyCharge;
+    const { id, expiresAt } = created.charge!;
+    const authorization = `Bearer ${created.clientToken!}`;
+    expect(expiresAt).not.toBeNull();
+
+    const client = createClient({
+      url: sim.gateway.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      connectionParams: { authorization },
+    });
+    const readOverWs = () =>
+      new Promise<{ data?: unknown; codes: unknown[] }>((resolve, reject) => {
+        client.subscribe(
+          { query: 'query($id: ID!) { charge(id: $id) { id } }', variables: { id } },
+          {
+            next: (result) =>
+              resolve({ data: result.data, codes: (result.errors ?? []).map((e) => e.extensions?.['code']) }),
+            error: (error) =>
+              Array.isArray(error)
+                ? resolve({
+                    codes: error.map((e: { extensions?: { code?: unknown } }) => e.extensions?.code),
+                  })
+                : reject(new Error('socket closed')),
+            complete: () => undefined,
+          },
+        );
+      });
+    try {
+      expect(await readOverWs()).toEqual({ data: { charge: { id } }, codes: [] });
+      expect(dataOf(await sim.gql(ChargeDocument, { id }, { authorization })).charge?.id).toBe(id);
+
+      // Just before the token's end (expiry + 5 min grace) it still works...
+      const end = new Date(String(expiresAt)).getTime() + 5 * 60_000;
+      await sim.sim.clock.set(end - 2_000);
+      expect((await sim.gql(ChargeDocument, { id }, { authorization })).status).toBe(200);
+      // ...and after it, nothing does: not a new request, not the connection opened earlier.
+      await sim.sim.clock.set(end + 1_000);
+      const late = await sim.gql(ChargeDocument, { id }, { authorization });
+      expect(late.status).toBe(401);
+      expect(late.body.errors?.[0]?.message).toBe('Client token expired.');
+      expect(await readOverWs()).toEqual({ codes: ['UNAUTHENTICATED'] });
+      // A service key still reads the (now expired) charge.
+      expect(dataOf(await sim.gql(ChargeDocument, { id }, allKey)).charge?.status).toBe('EXPIRED');
+    } finally {
+      await client.dispose();
+    }
   });
 });
