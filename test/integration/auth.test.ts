@@ -145,9 +145,13 @@ beforeAll(async () => {
   const old = (await auth.clientTokens.issue({ id: ids.A, expiresAt: null })).token;
   tokenClockOffsetMs = 0;
   bearer['expired client token of A'] = `Bearer ${old}`;
-  // The last signature character changed: same header and claims, signature no longer valid.
-  const last = a.clientToken.at(-1) === 'A' ? 'B' : 'A';
-  bearer['tampered client token of A'] = `Bearer ${a.clientToken.slice(0, -1)}${last}`;
+  // A's genuine token with its claims edited to name B: the signature no longer matches. (Editing the
+  // signature's last character is not reliable: its low bits are base64 padding that decoding drops.)
+  const [header, payload, signature] = a.clientToken.slice('ctok_'.length).split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  expect(claims['sub']).toBe(ids.A);
+  const forged = Buffer.from(JSON.stringify({ ...claims, sub: ids.B })).toString('base64url');
+  bearer['tampered client token of A'] = `Bearer ctok_${header}.${forged}.${signature}`;
   bearer['unknown API key'] = `Bearer ${KEY('nobody')}`;
   bearer['not a bearer header'] = `Basic ${Buffer.from('user:pass').toString('base64')}`;
 });
