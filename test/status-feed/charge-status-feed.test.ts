@@ -124,6 +124,68 @@ describe('ChargeStatusFeed against the simulator', () => {
       expect(statusOf(await events.next())).toBe('done');
     });
 
+    it('makes one Omise call for many subscribers of one charge arriving together, and caches nothing', async () => {
+      const chargeId = await h.createCharge();
+      const before = h.omiseCalls().length;
+      const subscribers = await Promise.all(Array.from({ length: 25 }, () => feed.subscribe(chargeId)));
+      for (const events of subscribers) expect(statusOf(await events.next())).toBe('PENDING');
+      expect(h.omiseCalls().slice(before)).toEqual([`GET /charges/${chargeId}`]);
+
+      // A subscriber coming later reads again.
+      const late = await feed.subscribe(chargeId);
+      expect(statusOf(await late.next())).toBe('PENDING');
+      expect(h.omiseCalls().slice(before)).toHaveLength(2);
+    });
+
+    it('never gives a subscriber a shared read that started before its subscription (it could predate a change it missed)', async () => {
+      const chargeId = await h.createCharge();
+      const topic = chargeStatusTopic(chargeId);
+      const load = chargeLoader(h.omise);
+      const seen: string[] = [];
+      let firstFetched!: () => void;
+      const fetched = new Promise<void>((resolve) => (firstFetched = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const gated = new ChargeStatusFeed({
+        pubsub: h.memory,
+        logger: logs.logger,
+        // The first read fetches the state, then its answer is held back until the test releases it.
+        loadCharge: async (id) => {
+          const charge = await load(id);
+          seen.push(charge?.status ?? 'unknown');
+          if (seen.length === 1) {
+            firstFetched();
+            await held;
+          }
+          return charge;
+        },
+      });
+      try {
+        const first = gated.subscribe(chargeId);
+        await fetched; // A's read saw PENDING and is still under way
+
+        // The customer pays: the webhook publishes SUCCESSFUL, which A hears; B is not subscribed yet.
+        await h.admin.markChargeAsPaid(chargeId);
+        await h.simulator.waitForIdle(10_000);
+        const second = gated.subscribe(chargeId);
+        while (h.memory.subscriberCount(topic) < 2) await flushAsync(1);
+        await flushAsync(); // B's subscription is in place and B is waiting for a read
+        release();
+
+        const a = await first;
+        const b = await second;
+        expect(statusOf(await a.next())).toBe('PENDING');
+        expect(statusOf(await a.next())).toBe('SUCCESSFUL');
+        // Joining A's read would have given B the stale PENDING and then nothing, ever.
+        expect(statusOf(await b.next())).toBe('SUCCESSFUL');
+        expect(statusOf(await b.next())).toBe('done');
+        expect(seen).toEqual(['PENDING', 'SUCCESSFUL']);
+      } finally {
+        release();
+        await gated.close();
+      }
+    });
+
     it('rejects an unknown charge with ChargeNotFoundError and keeps nothing subscribed', async () => {
       const id = 'chrg_test_doesnotexist00000';
       await expect(feed.subscribe(id)).rejects.toBeInstanceOf(ChargeNotFoundError);

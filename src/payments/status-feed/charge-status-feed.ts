@@ -9,6 +9,7 @@ import {
   type ChargeStatusEvent,
 } from './charge-status-event.js';
 import { ChargeNotFoundError } from './errors.js';
+import { FreshReads } from './fresh-reads.js';
 import type { ReconciliationPoller } from './reconciliation-poller.js';
 
 export interface ChargeStatusFeedOptions {
@@ -30,22 +31,28 @@ export interface ChargeStatusFeedOptions {
 export class ChargeStatusFeed {
   private readonly now: () => number;
   private readonly open = new Set<ChargeStatusIterator>();
+  /** Concurrent subscribers of one charge share a read of its state (N subscribers, not N Omise calls). */
+  private readonly reads: FreshReads<Charge | null>;
 
   constructor(private readonly options: ChargeStatusFeedOptions) {
     this.now = options.now ?? Date.now;
+    this.reads = new FreshReads((chargeId) => options.loadCharge(chargeId));
   }
 
   /**
    * Subscribes to the topic FIRST, then reads the current state, so that a change published in
    * between is not lost (it arrives on the topic; the rank filter drops it if the read already had it).
+   * The read may be shared with concurrent subscribers of the same charge, but only a read that started
+   * after this subscription was in place: an earlier one could predate a change this subscriber missed.
    * Rejects with ChargeNotFoundError for an unknown charge, and with the loader's error (e.g.
    * UpstreamUnavailableError) when the state cannot be read; nothing stays subscribed then.
    */
   async subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
     const subscription = await this.options.pubsub.subscribe(chargeStatusTopic(chargeId));
+    const subscribed = this.reads.mark();
     let charge: Charge | null;
     try {
-      charge = await this.options.loadCharge(chargeId);
+      charge = await this.reads.read(chargeId, subscribed);
     } catch (error) {
       await subscription.close();
       throw error;
