@@ -134,7 +134,9 @@ export class OmiseHttp {
    */
   redact(text: string): string {
     let result = text;
-    for (const secret of this.#secretForms) result = result.split(secret).join(REDACTED);
+    for (const secret of this.#secretForms) {
+      if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    }
     return result;
   }
 
@@ -144,18 +146,22 @@ export class OmiseHttp {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       const outcome = await this.#attempt(call, path);
-      const durationMs = Math.round(performance.now() - started);
-      this.#options.logger?.debug(
-        {
-          method: call.method,
-          path,
-          status: outcome.status,
-          durationMs,
-          attempt,
-          ...(outcome.ok ? {} : { error: outcome.failure.kind, code: errorCodeOf(outcome.error) }),
-        },
-        'omise call',
-      );
+      // Built only when debug is on: a log object per call costs allocations even when dropped.
+      const logger = this.#options.logger;
+      if (logger?.isLevelEnabled('debug')) {
+        const durationMs = Math.round(performance.now() - started);
+        logger.debug(
+          {
+            method: call.method,
+            path,
+            status: outcome.status,
+            durationMs,
+            attempt,
+            ...(outcome.ok ? {} : { error: outcome.failure.kind, code: errorCodeOf(outcome.error) }),
+          },
+          'omise call',
+        );
+      }
       if (outcome.ok) return outcome.value;
       const decision = decideRetry(call.method, attempt, outcome.failure, {
         ...this.#options.retry,
@@ -232,7 +238,7 @@ export class OmiseHttp {
     try {
       if (!body.contentType.startsWith('image/')) {
         // SDKs branch on `object == "error"` whatever the status: so does this client.
-        const errorBody = asErrorBody(safeJson(body.bytes));
+        const errorBody = asErrorBody(parsedOrUndefined(body));
         if (errorBody)
           return this.#statusFailure(this.#errorFromBody(call, path, body, undefined), body.status);
       }
@@ -262,7 +268,7 @@ export class OmiseHttp {
     retryAfterMs: number | undefined,
   ): OmiseError {
     const retryAfterSeconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
-    const errorBody = asErrorBody(safeJson(body.bytes));
+    const errorBody = asErrorBody(parsedOrUndefined(body));
     if (errorBody) {
       return new OmiseError(
         body.status,
@@ -302,25 +308,41 @@ function errorCodeOf(error: OmiseClientError): string | undefined {
   return undefined;
 }
 
-function safeJson(bytes: Uint8Array): unknown {
+/** Stateless: one decoder serves every response. */
+const utf8 = new TextDecoder();
+
+/** The body's JSON, or undefined when it is not JSON. */
+function parsedOrUndefined(body: ResponseBody): unknown {
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return body.json();
   } catch {
     return undefined;
   }
 }
 
+/**
+ * The body is parsed at most once, however often json() is called: the success path looks at it for
+ * `object: "error"` and then hands it to the call's reader. Callers get the same value each time; the
+ * readers validate it and do not change it.
+ */
 function makeBody(status: number, contentType: string, bytes: Uint8Array): ResponseBody {
+  let parsed: { ok: true; value: unknown } | { ok: false } | undefined;
   return {
     status,
     contentType,
     bytes,
     json() {
-      try {
-        return JSON.parse(new TextDecoder().decode(bytes));
-      } catch {
+      if (parsed === undefined) {
+        try {
+          parsed = { ok: true, value: JSON.parse(utf8.decode(bytes)) };
+        } catch {
+          parsed = { ok: false };
+        }
+      }
+      if (!parsed.ok) {
         throw new ResponseShapeError(`the body is not JSON (${contentType || 'no content type'})`);
       }
+      return parsed.value;
     },
   };
 }

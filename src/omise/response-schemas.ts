@@ -131,6 +131,10 @@ export const parseEventList = (body: unknown) =>
 
 /** The body as an Omise error object, or undefined when it is not one. */
 export function asErrorBody(body: unknown): OmiseErrorBody | undefined {
+  // Every successful answer comes through here: skip the schema unless it can be an error object.
+  if (typeof body !== 'object' || body === null || (body as { object?: unknown }).object !== 'error') {
+    return undefined;
+  }
   const result = errorBodySchema.safeParse(body);
   if (!result.success) return undefined;
   return {

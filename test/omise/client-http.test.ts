@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { OmiseClient, type OmiseClientOptions } from '../../src/omise/client.js';
@@ -156,6 +156,21 @@ describe('requests', () => {
     expect(error).toBeInstanceOf(OmiseError);
     expect([(error as OmiseError).status, (error as OmiseError).code]).toEqual([302, 'unexpected_response']);
     expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('parses a successful body once (the error check and the reader share the parse)', async () => {
+    const body = chargeBody('chrg_test_5zparsedoncexxxxxxxx');
+    const server = await serve((_req, res) => sendJson(res, 200, body));
+    const { client } = clientFor(server.url);
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const charge = await client.retrieveCharge('chrg_test_5zparsedoncexxxxxxxx');
+      expect(charge).toMatchObject({ id: 'chrg_test_5zparsedoncexxxxxxxx', amount: body.amount });
+      const ofThisBody = parse.mock.calls.filter(([text]) => text === JSON.stringify(body));
+      expect(ofThisBody).toHaveLength(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('refuses a download_uri that is not http(s)', async () => {
