@@ -6,7 +6,7 @@ import type { KeyValueStore } from '../realtime/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { fail, ok, type Result, type UserError } from './errors.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
-import type { Charge, Metadata } from './model.js';
+import type { Charge, Metadata, Refund } from './model.js';
 import { IDEMPOTENCY_METADATA_KEY, mapCharge, mapCurrency, mapRefund } from './omise-mapper.js';
 import { isOmiseRejection, toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
 import type {
@@ -318,7 +318,8 @@ export class OmisePaymentsService implements PaymentsService {
   ): Promise<Result<RefundOutcome>> {
     const found = await this.rejectionAsError('retrieveCharge', () => this.omise.retrieveCharge(chargeId));
     if (!found.ok) return found;
-    const decision = decide(mapCharge(found.value));
+    const before = mapCharge(found.value);
+    const decision = decide(before);
     if (Array.isArray(decision)) return fail(...decision);
     const metadata: Metadata = { ...decision.metadata };
     if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
@@ -333,13 +334,27 @@ export class OmisePaymentsService implements PaymentsService {
       ),
     );
     if (!created.ok) return created;
-    return ok(await this.outcome(created.value));
+    return ok(await this.outcome(created.value, before));
   }
 
-  private async outcome(refund: OmiseRefund): Promise<RefundOutcome> {
-    // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list).
-    const charge = await this.omise.retrieveCharge(refund.charge);
-    return { refund: mapRefund(refund), charge: mapCharge(charge) };
+  /**
+   * The refund and the charge as it is after it. `before` (the charge read just before the refund) is the
+   * fallback when the re-read fails: the refund IS made at Omise, so the caller must be told so, not get
+   * an error that invites a retry without an idempotencyKey (a second refund).
+   */
+  private async outcome(raw: OmiseRefund, before?: Charge): Promise<RefundOutcome> {
+    const refund = mapRefund(raw);
+    try {
+      // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list).
+      return { refund, charge: mapCharge(await this.omise.retrieveCharge(raw.charge)) };
+    } catch (err) {
+      if (before === undefined) throw err;
+      this.deps.logger?.warn(
+        { err, chargeId: before.id },
+        'payments: refund made, but re-reading the charge failed; answering from the earlier read',
+      );
+      return { refund, charge: chargeAfterRefund(before, refund) };
+    }
   }
 
   private async findRefundByHandle(
@@ -405,6 +420,20 @@ export class OmisePaymentsService implements PaymentsService {
       throw translated;
     }
   }
+}
+
+/** `charge` as it is once `refund` is applied (when it cannot be read again from Omise). */
+function chargeAfterRefund(charge: Charge, refund: Refund): Charge {
+  const refundedAmount = charge.refundedAmount + refund.amount;
+  const voided = charge.voided || refund.voided;
+  return {
+    ...charge,
+    refundedAmount,
+    voided,
+    voidable: false,
+    refundable: charge.refundable && !voided && refundedAmount < charge.amount,
+    refunds: [...charge.refunds.filter((r) => r.id !== refund.id), refund],
+  };
 }
 
 function checkChargeIdShape(chargeId: string): UserError[] {

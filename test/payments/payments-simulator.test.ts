@@ -484,6 +484,33 @@ describe('idempotency keys', () => {
     expect(retried.charge.refundedAmount).toBe(500);
     expect((await omise.listRefunds(charge.id)).total).toBe(1);
   });
+  it('the refund is made but the charge re-read after it fails: reported as made, never as a failure', async () => {
+    const charge = await paidCharge(40_000);
+    // Fail every call after the refund POST (the re-read of the charge).
+    const createRefund: OmiseApi['createRefund'] = async (id, params) => {
+      const made = await omise.createRefund(id, params);
+      sim.faults.set({ errorRate: 1 });
+      return made;
+    };
+    const flaky = new Proxy(omise, {
+      get(target, prop) {
+        if (prop === 'createRefund') return createRefund;
+        const member: unknown = Reflect.get(target, prop, target);
+        return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(target) : member;
+      },
+    }) as OmiseApi;
+    let outcome;
+    try {
+      outcome = value(await service({ omise: flaky }).refundCharge({ chargeId: charge.id, amount: 700 }));
+    } finally {
+      sim.faults.reset();
+    }
+    expect(outcome.refund.amount).toBe(700);
+    expect(outcome.charge.id).toBe(charge.id);
+    expect(outcome.charge.refundedAmount).toBe(700);
+    expect(outcome.charge.refunds.map((r) => r.id)).toContain(outcome.refund.id);
+    expect((await omise.listRefunds(charge.id)).total).toBe(1);
+  });
 });
 
 describe('system failures', () => {
