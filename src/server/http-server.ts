@@ -79,7 +79,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    // A hostile request target (`GET http://[ HTTP/1.1`) is not a URL: a throw here, in an event
+    // handler, would take the whole process down.
+    const parsed = URL.parse(req.url ?? '/', 'http://gateway.invalid');
+    if (parsed === null) {
+      sendJson(res, 400, { error: 'bad request target' }, { connection: 'close' });
+      return;
+    }
+    const url = parsed;
     const byMethod = table.get(url.pathname);
     const method = req.method ?? 'GET';
     const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GraphQLError, type ValidationRule } from 'graphql';
+import { connect } from 'node:net';
 import { ChargeDocument, ChargesDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startGateway } from '../../src/server/gateway.js';
@@ -101,6 +102,24 @@ describe('routing', () => {
     const webhook = await h.http('/webhooks/omise', { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(415);
     await webhook.arrayBuffer();
+  });
+
+  it('a request target that is not a URL gets 400, and the server keeps serving', async () => {
+    const { hostname, port } = new URL(h.gateway.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write('GET http://[ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    const health = await h.http('/healthz');
+    expect(health.status).toBe(200);
+    await health.arrayBuffer();
   });
 
   it('a webhook receiver gets the raw bytes and headers and answers for the route', async () => {
