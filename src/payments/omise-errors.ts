@@ -102,13 +102,14 @@ export function toSystemError(err: unknown): Error {
 
 /**
  * Whether Omise may have processed a write that failed with `err`: a timeout or a dropped connection
- * after sending (the request may be in flight or done), or a 5xx (Omise answered; the outcome is
- * visible by listing). 4xx, 429 and connection-refused provably changed nothing.
+ * after sending (the request may be in flight or done), a 5xx (Omise answered; the outcome is visible by
+ * listing), or a 2xx/3xx the client could not read (a 200 whose body is not the expected object: the
+ * charge or refund WAS made). Only 4xx (429 included) and connection-refused provably changed nothing.
  */
 export function mayHaveBeenProcessed(err: unknown): boolean {
   if (err instanceof OmiseTimeoutError) return true;
   if (err instanceof OmiseNetworkError) return err.mayHaveReachedServer;
-  if (err instanceof OmiseError) return err.status >= 500;
+  if (err instanceof OmiseError) return err.status < 400 || err.status >= 500;
   return true;
 }
 

@@ -139,6 +139,10 @@ describe('toSystemError and write classification', () => {
     expect(
       mayHaveBeenProcessed(new OmiseError(500, 'internal_error', 'x', undefined, 'POST', '/charges')),
     ).toBe(true);
+    // A 200 whose body could not be read: the write happened.
+    expect(
+      mayHaveBeenProcessed(new OmiseError(200, 'unexpected_response', 'x', undefined, 'POST', '/charges')),
+    ).toBe(true);
     expect(
       mayHaveBeenProcessed(new OmiseError(429, 'too_many_requests', 'x', undefined, 'POST', '/charges')),
     ).toBe(false);

@@ -439,6 +439,37 @@ describe('idempotency keys', () => {
     expect(value(await payments.createTrueMoneyCharge(input)).id).toBe(retried.id);
   });
 
+  it('Omise created the charge but its 200 answer is unreadable: the retry finds it instead of charging twice', async () => {
+    const amount = uniqueAmount();
+    const input = { amount, currency: 'THB' as const, idempotencyKey: 'unreadable-answer' };
+    // The POST reaches Omise (the charge is made); its answer is replaced by a body the client cannot read.
+    const garbling: typeof fetch = async (request, init) => {
+      const response = await fetch(request, init);
+      const method = request instanceof Request ? request.method : (init?.method ?? 'GET');
+      if (method !== 'POST') return response;
+      await response.arrayBuffer();
+      return new Response('{"object":"charge"', {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const garbled = new OmiseClient({
+      baseUrl: sim.url,
+      secretKey: sim.secretKey,
+      publicKey: sim.publicKey,
+      timeoutMs: 5000,
+      maxAttempts: 1,
+      fetch: garbling,
+    });
+    await expect(service({ omise: garbled }).createTrueMoneyCharge(input)).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
+    expect(await chargesWithAmount(amount)).toBe(1);
+    const retried = value(await payments.createTrueMoneyCharge(input));
+    expect(retried.amount).toBe(amount);
+    expect(await chargesWithAmount(amount)).toBe(1);
+  });
+
   it('a request dropped before Omise processed it: the retry waits for it to settle, then creates once', async () => {
     const amount = uniqueAmount();
     const input = { amount, currency: 'THB' as const, idempotencyKey: 'dropped-request' };
