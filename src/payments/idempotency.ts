@@ -235,7 +235,17 @@ export class IdempotencyService {
       }
       throw err;
     }
-    await this.options.kv.set(storeKey, encode({ ...record, state: 'done', result }), this.options.ttlMs);
+    try {
+      await this.options.kv.set(storeKey, encode({ ...record, state: 'done', result }), this.options.ttlMs);
+    } catch (err) {
+      // The work is done (perhaps a charge or refund made at Omise): the caller must get its result, not
+      // an error. The record stays pending, so a retry with this key waits, then reconciles; never
+      // executes blindly.
+      this.options.logger?.error(
+        { operation: request.operation, err },
+        'idempotency: could not record the result; a retry with this key will reconcile',
+      );
+    }
     return result;
   }
 

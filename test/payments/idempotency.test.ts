@@ -221,6 +221,25 @@ describe('IdempotencyService', () => {
     expect(op.calls()).toBe(1);
   });
 
+  it('the write succeeded but recording the result failed: the caller still gets the result', async () => {
+    const { kv, service, advance } = setup({ maxWaitMs: 0 });
+    const set = kv.set.bind(kv);
+    let storeDown = true;
+    kv.set = async (key, value, ttlMs) => {
+      if (storeDown && value.includes('"done"')) throw new Error('store unavailable');
+      return set(key, value, ttlMs);
+    };
+    const op = operation();
+    const first = await service.run(op.request({ amount: 1 }));
+    expect(first.ok && first.value.id).toBe('obj_1');
+    storeDown = false;
+    // The record stayed pending: a later retry reconciles instead of executing again.
+    advance(121_000);
+    op.setFound(first);
+    expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
+    expect(op.calls()).toBe(1);
+  });
+
   it('takes over an attempt whose process died (stale pending) by reconciling', async () => {
     const { service, advance } = setup({ maxWaitMs: 0 });
     const op = operation([() => new Promise(() => {})]); // never settles: a crashed owner
