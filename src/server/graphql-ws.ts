@@ -19,7 +19,7 @@ import {
   type GraphQLContext,
 } from '../graphql/context.js';
 import type { GuardedOperation } from '../limits/request-guards.js';
-import { classifyError, formatGatewayError } from '../graphql/errors.js';
+import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -130,6 +130,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
 
   const disposable = useServer(
     {
+      // Whatever else throws in an operation's set-up closes the socket with "Internal server error",
+      // never with the error's own message (graphql-ws sends it outside production).
+      isProd: true,
       schema,
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS,
       // Refused (bad or, auth being on, missing credential; rate limited) → graphql-ws closes with 4403.
@@ -156,8 +159,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           }
         } catch (error) {
           // A refusal (UNAUTHENTICATED...) is this operation's error, not the connection's end.
-          if (error instanceof GraphQLError) return [error];
-          throw error;
+          if (classifyError(error) !== 'internal') return [error as GraphQLError];
+          // Masked as over HTTP: thrown on, graphql-ws would print it and close the socket with its
+          // message as the reason.
+          log.error({ err: error, requestId }, 'internal error while creating the WebSocket context');
+          return [internalError(requestId)];
         }
         const args: ExecutionArgs = {
           schema,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GraphQLError, type ValidationRule } from 'graphql';
 import { connect } from 'node:net';
+import WebSocket from 'ws';
 import { ChargeDocument, ChargesDocument, CreateTrueMoneyChargeDocument } from '../generated/operations.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startGateway } from '../../src/server/gateway.js';
@@ -192,6 +193,49 @@ describe('extension points', () => {
         { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } },
       ]);
       expect(JSON.stringify(own.logs.filter((l) => l.requestId === requestId))).toContain('hunter2');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('an unforeseen error in a WebSocket operation closes the socket without the error message', async () => {
+    const own = await startHarness({
+      overrides: {
+        websocket: {
+          extendContext: async () => {
+            throw new Error('token store password is hunter2');
+          },
+        },
+      },
+    });
+    try {
+      const socket = new WebSocket(own.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      const received: string[] = [];
+      const closed = new Promise<string>((resolve) => {
+        socket.on('close', (code, reason) => resolve(`${code} ${reason.toString()}`));
+      });
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      socket.on('message', (data: Buffer) => {
+        received.push(data.toString());
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (message.type === 'connection_ack') {
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ __typename }' } }));
+        } else {
+          socket.close();
+        }
+      });
+      const closing = await closed;
+      expect(closing).not.toContain('hunter2');
+      expect(received.join('\n')).not.toContain('hunter2');
+      const answer = JSON.parse(received.at(-1) ?? '{}') as { type: string; payload: unknown };
+      expect(answer.type).toBe('error');
+      expect(answer.payload).toEqual([
+        expect.objectContaining({
+          message: 'Internal server error',
+          extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }),
+        }),
+      ]);
+      expect(JSON.stringify(own.logs)).toContain('hunter2');
     } finally {
       await own.close();
     }
