@@ -81,12 +81,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     res.setHeader('x-request-id', requestId);
     // A hostile request target (`GET http://[ HTTP/1.1`) is not a URL: a throw here, in an event
     // handler, would take the whole process down.
-    const parsed = URL.parse(req.url ?? '/', 'http://gateway.invalid');
-    if (parsed === null) {
+    // (URL.canParse, not URL.parse: the latter needs Node 20.18 and the engines field allows 20.11.)
+    const target = req.url ?? '/';
+    if (!URL.canParse(target, 'http://gateway.invalid')) {
       sendJson(res, 400, { error: 'bad request target' }, { connection: 'close' });
       return;
     }
-    const url = parsed;
+    const url = new URL(target, 'http://gateway.invalid');
     const byMethod = table.get(url.pathname);
     const method = req.method ?? 'GET';
     const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);
