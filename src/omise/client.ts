@@ -85,6 +85,9 @@ function toIso(value: Date | string): string {
 }
 
 /** The typed Omise REST client (see OmiseApi for what each call does and how it fails). */
+/** Longest wait the client honours between two attempts (a larger `Retry-After` is capped). */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;
+
 export class OmiseClient implements OmiseApi {
   readonly #http: OmiseHttp;
   readonly #sourceAuth: AuthKind;
@@ -107,7 +110,7 @@ export class OmiseClient implements OmiseApi {
         maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 3)),
         baseDelayMs: options.retryBaseDelayMs ?? 200,
         maxDelayMs: options.retryMaxDelayMs ?? 5_000,
-        maxRetryAfterMs: options.maxRetryAfterMs ?? 10_000,
+        maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
         ...(options.random ? { random: options.random } : {}),
       },
       ...(options.logger ? { logger: options.logger } : {}),

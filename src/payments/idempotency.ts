@@ -77,6 +77,26 @@ interface StoredRecord {
 }
 
 /** Thrown by the wait loop; the service turns it into a UserError. */
+/**
+ * Idempotency timings that stay safe with the configured Omise client: an attempt is presumed dead
+ * (and its key reconciled, possibly re-executed) only well after its slowest possible run, and an
+ * unanswered request is given at least one full call budget to complete at Omise. Never below the
+ * built-in 2 min and 60 s.
+ */
+export function idempotencyTimingsFor(omise: {
+  timeoutMs: number;
+  maxAttempts: number;
+  /** Longest wait between attempts (Retry-After cap). */
+  maxRetryDelayMs: number;
+}): { staleAfterMs: number; settleMs: number } {
+  const slowestCallMs = omise.maxAttempts * omise.timeoutMs + (omise.maxAttempts - 1) * omise.maxRetryDelayMs;
+  // A use case makes at most a few Omise calls (read, write, re-read) before it records its result.
+  return {
+    staleAfterMs: Math.max(120_000, 4 * slowestCallMs),
+    settleMs: Math.max(60_000, slowestCallMs),
+  };
+}
+
 const IN_PROGRESS_MESSAGE = 'A request with this idempotencyKey is still in progress; retry shortly';
 
 export class IdempotencyService {

@@ -7,9 +7,10 @@ import type { ValidationRule } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
-import { OmiseClient } from '../omise/client.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS, OmiseClient } from '../omise/client.js';
 import { DocumentCache, DEFAULT_DOCUMENT_CACHE_SIZE } from '../graphql/document-cache.js';
 import { mapCharge } from '../payments/omise-mapper.js';
+import { idempotencyTimingsFor } from '../payments/idempotency.js';
 import { createPaymentsService } from '../payments/payments.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import {
@@ -219,6 +220,11 @@ export async function startGateway(
         kv: realtime.kv,
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
+        idempotency: idempotencyTimingsFor({
+          timeoutMs: config.omise.timeoutMs,
+          maxAttempts: config.omise.maxAttempts,
+          maxRetryDelayMs: DEFAULT_MAX_RETRY_AFTER_MS,
+        }),
         logger: logger.child({ component: 'payments' }),
         ...(overrides.now && { now: overrides.now }),
       });

@@ -7,6 +7,7 @@ import {
   encode,
   fingerprintOf,
   IdempotencyService,
+  idempotencyTimingsFor,
   type AttemptContext,
   type IdempotentRequest,
 } from '../../src/payments/idempotency.js';
@@ -267,5 +268,26 @@ describe('fingerprints and stored values', () => {
   it('round-trip Dates, nested and in arrays', () => {
     const value = { at: new Date(1), list: [{ at: new Date(2) }], meta: { s: '2026-01-01T00:00:00Z' } };
     expect(decodeValue(encode(value))).toEqual(value);
+  });
+});
+
+describe('idempotencyTimingsFor', () => {
+  it('derives the timings from the Omise client settings, never below the built-in ones', () => {
+    expect(idempotencyTimingsFor({ timeoutMs: 10_000, maxAttempts: 3, maxRetryDelayMs: 10_000 })).toEqual({
+      staleAfterMs: 200_000,
+      settleMs: 60_000,
+    });
+    expect(idempotencyTimingsFor({ timeoutMs: 5_000, maxAttempts: 1, maxRetryDelayMs: 10_000 })).toEqual({
+      staleAfterMs: 120_000,
+      settleMs: 60_000,
+    });
+  });
+
+  it('never presumes an attempt dead before its slowest possible run with raised settings', () => {
+    const omise = { timeoutMs: 60_000, maxAttempts: 10, maxRetryDelayMs: 10_000 };
+    const slowestCallMs = 10 * 60_000 + 9 * 10_000;
+    const timings = idempotencyTimingsFor(omise);
+    expect(timings.staleAfterMs).toBeGreaterThanOrEqual(4 * slowestCallMs);
+    expect(timings.settleMs).toBeGreaterThanOrEqual(slowestCallMs);
   });
 });
