@@ -197,7 +197,12 @@ export class WebhookDispatcher {
         at: new Date().toISOString(),
       };
       this.attempts.push(record);
-      this.options.onAttempt(record);
+      try {
+        this.options.onAttempt(record);
+      } catch (err) {
+        // Recording is bookkeeping: a failure there must not stop retries or reject unhandled.
+        this.options.logger?.error({ err, eventId: job.eventId }, 'simulator: recording a delivery failed');
+      }
       if (!ok && attempt < this.maxAttempts) {
         const delay = this.baseDelayMs * 2 ** (attempt - 1);
         this.later(delay, () => this.attempt(job, url, attempt + 1, duplicate, dispatchSeq));
