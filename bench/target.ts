@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../src/config/config.js';
 import { OmiseClient } from '../src/omise/client.js';
 import { createRealtime, type Realtime } from '../src/realtime/index.js';
 import { createLogger } from '../src/server/logger.js';
-import { startGateway, type RunningGateway } from '../src/server/gateway.js';
+import { createOmiseClient, startGateway, type RunningGateway } from '../src/server/gateway.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/index.js';
 import { CHARGE_QUERY, createCharge, postGraphQL } from './operations.js';
 import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
@@ -27,15 +27,7 @@ let webhookTarget: { sim: RunningSimulator; url: string } | undefined;
 
 /** The gateway's own Omise client, whose fetch only counts the requests it sends. */
 function countingOmiseClient(config: Config): OmiseClient {
-  const { secretKey, publicKey, apiUrl, apiVersion, timeoutMs, maxAttempts } = config.omise;
-  if (secretKey === undefined) throw new Error('no secret key');
-  return new OmiseClient({
-    baseUrl: apiUrl,
-    secretKey,
-    ...(publicKey !== undefined && { publicKey }),
-    apiVersion,
-    timeoutMs,
-    maxAttempts,
+  return createOmiseClient(config, {
     fetch: (input, init) => {
       omiseCalls += 1;
       return fetch(input, init);

@@ -200,7 +200,7 @@ export async function startGateway(
       });
     }
 
-    const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config, logger), metrics);
+    const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config, { logger }), metrics);
 
     let realtime = overrides.realtime;
     if (!realtime) {
@@ -444,7 +444,11 @@ function refuseUnsafeLiveConfig(config: Config): void {
   }
 }
 
-function createOmiseClient(config: Config, logger: Logger): OmiseApi {
+/** The Omise client described by config.omise; `fetch` lets benchmarks count the requests it sends. */
+export function createOmiseClient(
+  config: Config,
+  options: { logger?: Logger; fetch?: typeof fetch } = {},
+): OmiseClient {
   const { secretKey, publicKey, apiUrl, apiVersion, timeoutMs, maxAttempts } = config.omise;
   if (secretKey === undefined) {
     throw new Error(
@@ -458,7 +462,8 @@ function createOmiseClient(config: Config, logger: Logger): OmiseApi {
     apiVersion,
     timeoutMs,
     maxAttempts,
-    logger: logger.child({ component: 'omise' }),
+    ...(options.logger && { logger: options.logger.child({ component: 'omise' }) }),
+    ...(options.fetch && { fetch: options.fetch }),
   });
 }
 
