@@ -194,11 +194,99 @@ describe('ChargeStatusFeed against the simulator', () => {
       expect(poller.watchedCount).toBe(0);
     });
 
-    it('rejects with the loader error when Omise is unreachable, keeping nothing subscribed', async () => {
+    it('stays open while Omise fails the first read, retries it with backoff, then delivers the state and the outcome', async () => {
       const chargeId = await h.createCharge();
+      feed = new ChargeStatusFeed({
+        pubsub: h.memory,
+        loadCharge: chargeLoader(h.omise),
+        poller,
+        logger: logs.logger,
+        readRetry: { initialDelayMs: 20, maxDelayMs: 100 },
+      });
       h.simulator.faults.set({ errorRate: 1 });
-      await expect(feed.subscribe(chargeId)).rejects.toMatchObject({ name: 'OmiseError' });
+      const events = await feed.subscribe(chargeId);
+      const first = events.next();
+      let settled = false;
+      void first.then(() => (settled = true));
+      // Several retries fail; the subscriber waits, nothing ends.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      expect(feed.openCount).toBe(1);
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(1);
+      h.simulator.faults.reset();
+      expect(statusOf(await first)).toBe('PENDING');
+      await h.admin.markChargeAsPaid(chargeId);
+      await h.simulator.waitForIdle(10_000);
+      expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+      expect(statusOf(await events.next())).toBe('done');
       expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+    });
+
+    it('while the first read is being retried, an outcome published on the topic is delivered and ends the retries', async () => {
+      const chargeId = await h.createCharge();
+      let reads = 0;
+      feed = new ChargeStatusFeed({
+        pubsub: h.memory,
+        loadCharge: async () => {
+          reads++;
+          throw new Error('Omise is down');
+        },
+        logger: logs.logger,
+        readRetry: { initialDelayMs: 20, maxDelayMs: 40 },
+      });
+      const events = await feed.subscribe(chargeId);
+      const charge = (await chargeLoader(h.omise)(chargeId))!;
+      const paid: Charge = { ...charge, status: 'SUCCESSFUL' };
+      await h.memory.publish(
+        chargeStatusTopic(chargeId),
+        toChargeStatusMessage(chargeStatusEventOf(paid, new Date())),
+      );
+      expect(statusOf(await events.next())).toBe('SUCCESSFUL');
+      expect(statusOf(await events.next())).toBe('done');
+      const readsAtEnd = reads;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(reads).toBe(readsAtEnd);
+    });
+
+    it('completes the stream when a retried read finds that the charge does not exist', async () => {
+      let reads = 0;
+      feed = new ChargeStatusFeed({
+        pubsub: h.memory,
+        loadCharge: async () => {
+          if (++reads < 3) throw new Error('Omise is down');
+          return null;
+        },
+        logger: logs.logger,
+        readRetry: { initialDelayMs: 10, maxDelayMs: 20 },
+      });
+      const id = 'chrg_test_doesnotexist00000';
+      const events = await feed.subscribe(id);
+      expect(statusOf(await events.next())).toBe('done');
+      expect(reads).toBe(3);
+      expect(h.memory.subscriberCount(chargeStatusTopic(id))).toBe(0);
+      expect(feed.openCount).toBe(0);
+    });
+
+    it('a subscriber that leaves while the first read is retried stops the retries', async () => {
+      const chargeId = await h.createCharge();
+      let reads = 0;
+      feed = new ChargeStatusFeed({
+        pubsub: h.memory,
+        loadCharge: async () => {
+          reads++;
+          throw new Error('Omise is down');
+        },
+        logger: logs.logger,
+        readRetry: { initialDelayMs: 20, maxDelayMs: 20 },
+      });
+      const events = await feed.subscribe(chargeId);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await events.return!();
+      const readsAtReturn = reads;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(reads).toBe(readsAtReturn);
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+      expect(feed.openCount).toBe(0);
     });
 
     it('return() ends a waiting subscriber at once and unsubscribes', async () => {

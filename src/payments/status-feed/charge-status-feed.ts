@@ -20,7 +20,14 @@ export interface ChargeStatusFeedOptions {
   poller?: ReconciliationPoller;
   logger: Logger;
   now?: () => number;
+  /**
+   * Backoff of the retried first read when Omise fails (5xx, 429, timeout): the first retry after
+   * initialDelayMs, doubling up to maxDelayMs, each ±20%. Default 250 ms → 10 s.
+   */
+  readRetry?: { initialDelayMs: number; maxDelayMs: number };
 }
+
+export const DEFAULT_READ_RETRY = Object.freeze({ initialDelayMs: 250, maxDelayMs: 10_000 });
 
 /**
  * The `chargeStatus` subscription. A subscriber gets the charge's current state first, then every
@@ -44,37 +51,81 @@ export class ChargeStatusFeed {
    * between is not lost (it arrives on the topic; the rank filter drops it if the read already had it).
    * The read may be shared with concurrent subscribers of the same charge, but only a read that started
    * after this subscription was in place: an earlier one could predate a change this subscriber missed.
-   * Rejects with ChargeNotFoundError for an unknown charge, and with the loader's error (e.g.
-   * UpstreamUnavailableError) when the state cannot be read; nothing stays subscribed then.
+   *
+   * Rejects with ChargeNotFoundError for an unknown charge (nothing stays subscribed). When Omise fails
+   * instead (5xx, 429, timeout), the subscription stays open: the read is retried with backoff until it
+   * succeeds, while the topic keeps delivering whatever is published meanwhile, so a phone does not have
+   * to notice the failure and subscribe again. Should a retried read find no such charge, the stream
+   * completes (a client subscribing again then gets the not-found error).
    */
   async subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
     const subscription = await this.options.pubsub.subscribe(chargeStatusTopic(chargeId));
-    const subscribed = this.reads.mark();
-    let charge: Charge | null;
+    let charge: Charge | null | undefined;
+    let firstError: unknown;
     try {
-      charge = await this.reads.read(chargeId, subscribed);
+      charge = await this.reads.read(chargeId, this.reads.mark());
     } catch (error) {
-      await subscription.close();
-      throw error;
+      firstError = error;
     }
     if (charge === null) {
       await subscription.close();
       throw new ChargeNotFoundError(chargeId);
     }
-    const current = chargeStatusEventOf(charge, new Date(this.now()));
-    const iterator = new ChargeStatusIterator(current, subscription, this.options.logger, () =>
+    const iterator = new ChargeStatusIterator(subscription, this.options.logger, () =>
       this.open.delete(iterator),
     );
     this.open.add(iterator);
-    if (!current.terminal && this.options.poller) {
+    if (charge !== undefined) {
+      this.begin(iterator, chargeId, charge);
+    } else {
+      this.options.logger.warn(
+        { err: firstError, chargeId },
+        'chargeStatus: reading the current state failed; retrying with backoff, subscription kept open',
+      );
+      void this.retryFirstRead(iterator, chargeId);
+    }
+    iterator.start();
+    return iterator;
+  }
+
+  /** Queues the current state and, while it is not terminal, joins the poll loop. */
+  private begin(iterator: ChargeStatusIterator, chargeId: string, charge: Charge): void {
+    const current = chargeStatusEventOf(charge, new Date(this.now()));
+    iterator.offer(current);
+    if (!current.terminal && !iterator.isEnded && this.options.poller) {
       iterator.setUnwatch(
         this.options.poller.watch(chargeId, (polled) =>
           iterator.offer(chargeStatusEventOf(polled, new Date(this.now()))),
         ),
       );
     }
-    iterator.start();
-    return iterator;
+  }
+
+  private async retryFirstRead(iterator: ChargeStatusIterator, chargeId: string): Promise<void> {
+    const { initialDelayMs, maxDelayMs } = this.options.readRetry ?? DEFAULT_READ_RETRY;
+    let delayMs = initialDelayMs;
+    for (let attempt = 2; ; attempt++) {
+      await iterator.sleep(delayMs * (0.8 + Math.random() * 0.4));
+      // The client left, or the outcome arrived on the topic meanwhile: nothing more to read.
+      if (iterator.isEnded) return;
+      let charge: Charge | null;
+      try {
+        charge = await this.reads.read(chargeId, this.reads.mark());
+      } catch (error) {
+        this.options.logger.debug({ err: error, chargeId, attempt }, 'chargeStatus: read failed again');
+        delayMs = Math.min(delayMs * 2, maxDelayMs);
+        continue;
+      }
+      if (iterator.isEnded) return;
+      if (charge === null) {
+        this.options.logger.warn({ chargeId }, 'chargeStatus: no such charge; completing the stream');
+        iterator.end();
+        return;
+      }
+      this.options.logger.info({ chargeId, attempt }, 'chargeStatus: current state read after retries');
+      this.begin(iterator, chargeId, charge);
+      return;
+    }
   }
 
   /** Subscriptions currently open on this instance. */
@@ -97,22 +148,46 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   private readonly queue: ChargeStatusEvent[] = [];
   /** Pending next() calls, oldest first (only while the queue is empty). */
   private readonly waiting: Array<(result: IteratorResult<ChargeStatusEvent>) => void> = [];
-  private lastRank: number;
+  /** Rank of the last status queued; -1 until the current state is known. */
+  private lastRank = -1;
   /** No more events will be queued (terminal status queued, topic ended, or closed). */
   private ended = false;
+  /** Wakes a pending sleep() early when the iterator ends. */
+  private wakeSleeper: (() => void) | undefined;
   private finished = false;
   private unwatch: (() => void) | undefined;
   private released: Promise<void> | undefined;
 
   constructor(
-    current: ChargeStatusEvent,
     private readonly subscription: TopicSubscription<unknown>,
     private readonly logger: Logger,
     private readonly onFinish: () => void,
-  ) {
-    this.lastRank = statusRank(current.status);
-    this.queue.push(current);
-    if (current.terminal) this.ended = true;
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves after `ms`, or at once when the iterator ends meanwhile. */
+  sleep(ms: number): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleeper = done;
+    });
+  }
+
+  /** No more events: whatever is queued is still delivered, then the stream completes. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    void this.release();
+    this.wakeIfDone();
   }
 
   setUnwatch(unwatch: () => void): void {
@@ -214,6 +289,7 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   /** Unsubscribes from the topic and leaves the poll loop; safe to call more than once. */
   private release(): Promise<void> {
     this.released ??= (async () => {
+      this.wakeSleeper?.();
       this.unwatch?.();
       this.unwatch = undefined;
       try {
