@@ -4,15 +4,14 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { ConfigError, dropApiKeysFromEnvironment, loadConfig, type Config } from './config/config.js';
 import { configSecrets, createLogger } from './server/logger.js';
 import { startGateway, type RunningGateway } from './server/gateway.js';
 import { startSimulator, type RunningSimulator } from './simulator/index.js';
 
 async function main(): Promise<void> {
   let config = loadConfig();
-  // The API keys live in config.apiKeys until startGateway hashes them; nothing else needs the variable.
-  delete process.env['GATEWAY_API_KEYS'];
+  dropApiKeysFromEnvironment();
   // In simulator mode the webhook secret is made here rather than by the simulator, so that the logger
   // knows every secret value from its first line.
   const simulatorWebhookSecret =

@@ -119,7 +119,10 @@ export interface ResolverDataLike<TContext> {
  */
 export function createAuthChecker<TContext extends object>(options: {
   principalOf: (context: TContext) => Principal;
-  /** Default: {@link authError} without an HTTP status (one refused field must not fail the others). */
+  /**
+   * The error of a refused field.
+   * @default {@link authError} without an HTTP status (one refused field must not fail the others)
+   */
   toError?: (decision: Extract<AuthDecision, { allowed: false }>) => Error;
   now?: () => Date;
 }): (resolverData: ResolverDataLike<TContext>, roles: string[]) => boolean {

@@ -12,7 +12,7 @@ export interface AuthErrorOptions {
 
 const HTTP_STATUS: Record<AuthErrorCode, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
 
-/** The GraphQL error for a refusal: `extensions.code` UNAUTHENTICATED or FORBIDDEN (contract.md). */
+/** The GraphQL error for a refusal: `extensions.code` UNAUTHENTICATED or FORBIDDEN (docs/security.md). */
 export function authError(
   refusal: { code: AuthErrorCode; message: string },
   options: AuthErrorOptions = {},

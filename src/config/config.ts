@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Scopes a service API key may carry (contract.md). */
+/** Scopes a service API key may carry (docs/configuration.md). */
 export const API_KEY_SCOPES = [
   'charges:create',
   'charges:read',
@@ -25,11 +25,15 @@ export type OmiseMode =
   /** Live keys: real money. */
   | 'live';
 
+/** pino levels accepted in LOG_LEVEL. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface Config {
   port: number;
   host: string | undefined;
   production: boolean;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   omise: {
     mode: OmiseMode;
     /** Unset in simulator mode until the simulator has started and handed out its keys. */
@@ -94,7 +98,7 @@ const envSchema = z.object({
   PORT: port.default(4000),
   HOST: optionalString,
   NODE_ENV: optionalString,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   OMISE_SECRET_KEY: z.preprocess(
     emptyToUndefined,
     z
@@ -168,6 +172,14 @@ function parseApiKeys(raw: string | undefined): ApiKeyConfig[] {
     names.add(name);
   }
   return parsed.data;
+}
+
+/**
+ * The API keys live in config.apiKeys until startGateway hashes them; nothing else needs the variable,
+ * so the process forgets it (a child process or a heap dump then cannot show it).
+ */
+export function dropApiKeysFromEnvironment(): void {
+  delete process.env['GATEWAY_API_KEYS'];
 }
 
 /**

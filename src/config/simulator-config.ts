@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from './config.js';
+import { ConfigError, LOG_LEVELS, type LogLevel } from './config.js';
 
-/** Settings of `npm run simulator`: flags win over environment variables (contract.md). */
+/** Settings of `npm run simulator`: flags win over environment variables (docs/simulator.md). */
 export interface SimulatorCliConfig {
   port: number;
   host: string;
@@ -13,6 +13,11 @@ export interface SimulatorCliConfig {
   publicKey: string | undefined;
   /** Set → only this key is accepted; unset → any `skey_test_…`. */
   secretKey: string | undefined;
+  /**
+   * pino level of the CLI's log (LOG_LEVEL).
+   * @default 'info'
+   */
+  logLevel: LogLevel;
 }
 
 const schema = z.object({
@@ -31,6 +36,7 @@ const schema = z.object({
     .string()
     .regex(/^skey_test_[0-9a-z]+$/, 'must look like skey_test_…')
     .optional(),
+  logLevel: z.enum(LOG_LEVELS),
 });
 
 const FLAG_TO_ENV: Record<string, string> = {
@@ -40,6 +46,7 @@ const FLAG_TO_ENV: Record<string, string> = {
   webhookSecret: '--webhook-secret / SIMULATOR_WEBHOOK_SECRET',
   publicKey: '--public-key / SIMULATOR_PUBLIC_KEY',
   secretKey: '--secret-key / SIMULATOR_SECRET_KEY',
+  logLevel: 'LOG_LEVEL',
 };
 
 export function loadSimulatorCliConfig(
@@ -74,6 +81,7 @@ export function loadSimulatorCliConfig(
     webhookSecret: values['webhook-secret'] ?? (env.SIMULATOR_WEBHOOK_SECRET || undefined),
     publicKey: values['public-key'] ?? (env.SIMULATOR_PUBLIC_KEY || undefined),
     secretKey: values['secret-key'] ?? (env.SIMULATOR_SECRET_KEY || undefined),
+    logLevel: env.LOG_LEVEL || 'info',
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

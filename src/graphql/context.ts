@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { PaymentsService } from '../payments/payments-service.js';
-import type { ChargeStatusEvent } from '../payments/status-feed/index.js';
+import type { ChargeStatusFeed } from '../payments/status-feed/index.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-/** Where `chargeStatus` subscribes (the ChargeStatusFeed of this process). */
-export interface ChargeStatusSource {
-  subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>>;
-}
+/** Where `chargeStatus` subscribes: the ChargeStatusFeed of this process. */
+export type ChargeStatusSubscriptions = Pick<ChargeStatusFeed, 'subscribe'>;
 
 /** Issues the `clientToken` of a freshly created charge (src/auth ClientTokens). */
 export interface ClientTokenIssuer {
@@ -26,7 +24,7 @@ export interface GraphQLContext {
   principal: Principal;
   clientTokens: ClientTokenIssuer;
   /** Set for operations over WebSocket; subscriptions need it. */
-  chargeStatus?: ChargeStatusSource;
+  chargeStatus?: ChargeStatusSubscriptions;
 }
 
 export interface ContextParts {
@@ -35,7 +33,7 @@ export interface ContextParts {
   logger: Logger;
   principal: Principal;
   clientTokens: ClientTokenIssuer;
-  chargeStatus?: ChargeStatusSource;
+  chargeStatus?: ChargeStatusSubscriptions;
 }
 
 export function createContext(parts: ContextParts): GraphQLContext {

@@ -18,7 +18,10 @@ export type PreparedDocument =
   { ok: true; document: DocumentNode } | { ok: false; errors: readonly GraphQLError[] };
 
 export interface DocumentCacheOptions {
-  /** Most distinct documents kept; least recently used go first. Default 500. */
+  /**
+   * Most distinct documents kept; least recently used go first.
+   * @default 500
+   */
   maxEntries?: number;
   /**
    * Rules beyond graphql's specified ones (depth, aliases...). They must not depend on anything but the

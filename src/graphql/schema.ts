@@ -22,7 +22,7 @@ export interface BuildGatewaySchemaOptions {
   authChecker?: AuthChecker<GraphQLContext>;
 }
 
-/** The resolvers of the schema. A new resolver class (e.g. subscriptions) is added here. */
+/** Every resolver class of the schema. */
 export const RESOLVERS = [
   ChargeQueryResolver,
   PaymentMutationResolver,

@@ -50,8 +50,8 @@ export function createHttpGuard(deps: GuardDependencies) {
   };
 }
 
-/** What graphql-ws hands to `onConnect` / `onSubscribe`: its `Context` fits. */
-export interface WebSocketConnection extends OperationsOfConnection {
+/** What the guards read of a graphql-ws connection (its `Context`, server/graphql-ws.ts WebSocketConnection, fits). */
+export interface GuardedConnection extends OperationsOfConnection {
   readonly connectionParams?: Readonly<Record<string, unknown>>;
 }
 
@@ -66,7 +66,6 @@ export type GuardedOperation =
  *   parse (maxTokens), graphql's rules plus the query limits with the operation's variables (complexity
  *   included). On `ok: false` return `errors` from `onSubscribe`; on `ok: true` execute `document` with
  *   `principal` in the context (the resolvers' authChecker then decides per field).
- * - `principalOf(ctx)`: the principal decided at `onConnect`.
  */
 export function createWebSocketGuards(
   deps: GuardDependencies & {
@@ -96,7 +95,7 @@ export function createWebSocketGuards(
     DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection;
 
   return {
-    async onConnect(connection: WebSocketConnection, clientIp: string | undefined): Promise<boolean> {
+    async onConnect(connection: GuardedConnection, clientIp: string | undefined): Promise<boolean> {
       const auth = await deps.authenticator.authenticateConnectionParams(connection.connectionParams);
       // Connection attempts count too: a refused one by IP.
       const budget = await deps.rateLimiter.consume(rateLimitKey(auth, clientIp));
@@ -105,12 +104,8 @@ export function createWebSocketGuards(
       return true;
     },
 
-    principalOf(connection: WebSocketConnection): Principal | undefined {
-      return principals.get(connection);
-    },
-
     async guardOperation(
-      connection: WebSocketConnection,
+      connection: GuardedConnection,
       payload: {
         query: string;
         variables?: Readonly<Record<string, unknown>> | null;

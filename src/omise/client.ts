@@ -35,29 +35,55 @@ export interface OmiseClientOptions {
   secretKey: string;
   /** `pkey_…`: used for creating and reading sources when given (as Omise.js would). */
   publicKey?: string;
-  /** Sent as `Omise-Version`. Default `2019-05-29`. */
+  /**
+   * Sent as `Omise-Version`.
+   * @default '2019-05-29'
+   */
   apiVersion?: string;
-  /** Per attempt, headers and body included. Default 10 000 ms. */
+  /**
+   * Per attempt, headers and body included.
+   * @default 10_000 ms
+   */
   timeoutMs?: number;
-  /** Attempts for a call that may be retried, the first included. Default 3. */
+  /**
+   * Attempts for a call that may be retried, the first included.
+   * @default 3
+   */
   maxAttempts?: number;
   /** Each call is logged at debug level (method, path, status, duration, attempt; never headers). */
   logger?: Logger;
-  /** Default `truemoney-graphql-gateway/<version> node/<version>`. */
+  /**
+   * @default 'truemoney-graphql-gateway/<version> node/<version>'
+   */
   userAgent?: string;
-  /** Backoff base before the first retry (full jitter, doubling). Default 200 ms. */
+  /**
+   * Backoff base before the first retry (full jitter, doubling).
+   * @default 200 ms
+   */
   retryBaseDelayMs?: number;
-  /** Largest backoff delay. Default 5 000 ms. */
+  /**
+   * Largest backoff delay.
+   * @default 5_000 ms
+   */
   retryMaxDelayMs?: number;
-  /** Largest wait honoured from a `Retry-After` header. Default 10 000 ms. */
+  /**
+   * Largest wait honoured from a `Retry-After` header.
+   * @default 10_000 ms
+   */
   maxRetryAfterMs?: number;
   /** Replaces the global fetch (tests, proxies). */
   fetch?: typeof globalThis.fetch;
   /** Replaces the wait between attempts (tests record the delays instead of sleeping). */
   sleep?: (ms: number) => Promise<void>;
-  /** Clock for `Retry-After` HTTP dates. Default Date.now. */
+  /**
+   * Clock for `Retry-After` HTTP dates.
+   * @default Date.now
+   */
   now?: () => number;
-  /** Randomness for the backoff jitter, in [0, 1). Default Math.random. */
+  /**
+   * Randomness for the backoff jitter, in [0, 1).
+   * @default Math.random
+   */
   random?: () => number;
 }
 
@@ -84,10 +110,10 @@ function toIso(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : value;
 }
 
-/** The typed Omise REST client (see OmiseApi for what each call does and how it fails). */
 /** Longest wait the client honours between two attempts (a larger `Retry-After` is capped). */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;
 
+/** The typed Omise REST client (see OmiseApi for what each call does and how it fails). */
 export class OmiseClient implements OmiseApi {
   readonly #http: OmiseHttp;
   readonly #sourceAuth: AuthKind;

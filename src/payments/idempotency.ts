@@ -29,17 +29,34 @@ export interface IdempotencyOptions {
   kv: KeyValueStore;
   /** How long a key is remembered (24 h in production: config.idempotencyTtlSeconds × 1000). */
   ttlMs: number;
-  /** Clock for attempt ages (stale / settle); default the system clock. */
+  /**
+   * Clock for attempt ages (stale / settle).
+   * @default the system clock
+   */
   now?: () => Date;
-  /** How long a duplicate waits for a running first request; default 30 s. */
+  /**
+   * How long a duplicate waits for a running first request.
+   * @default 30 s
+   */
   maxWaitMs?: number;
-  /** A running attempt older than this is presumed dead (process crash) and reconciled; default 2 min. */
+  /**
+   * A running attempt older than this is presumed dead (process crash) and reconciled.
+   * @default 2 min
+   */
   staleAfterMs?: number;
-  /** How long an unanswered Omise request may still complete at Omise; default 60 s. */
+  /**
+   * How long an unanswered Omise request may still complete at Omise.
+   * @default 60 s
+   */
   settleMs?: number;
-  /** Default: a real timer. */
+  /**
+   * @default a real timer
+   */
   sleep?: (ms: number) => Promise<void>;
-  /** Prefix of the store keys; default `idem:`. */
+  /**
+   * Prefix of the store keys.
+   * @default 'idem:'
+   */
   keyPrefix?: string;
   logger?: Logger;
 }
@@ -76,7 +93,6 @@ interface StoredRecord {
   result?: unknown;
 }
 
-/** Thrown by the wait loop; the service turns it into a UserError. */
 /**
  * Idempotency timings that stay safe with the configured Omise client: an attempt is presumed dead
  * (and its key reconciled, possibly re-executed) only well after its slowest possible run, and an

@@ -46,10 +46,16 @@ export interface PaymentsServiceDeps {
   mode: 'simulator' | 'test' | 'live';
   /** How long idempotency keys are remembered (config.idempotencyTtlSeconds × 1000). */
   idempotencyTtlMs: number;
-  /** Business clock (refund window, idempotency attempt ages); default the system clock. */
+  /**
+   * Business clock (refund window, idempotency attempt ages).
+   * @default the system clock
+   */
   now?: () => Date;
   logger?: Logger;
-  /** How many QR images to keep in memory; default 200. */
+  /**
+   * How many QR images to keep in memory.
+   * @default 200
+   */
   qrCacheSize?: number;
   /** Tuning of the idempotency waits (tests); see IdempotencyOptions. */
   idempotency?: Pick<IdempotencyOptions, 'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'keyPrefix'>;
@@ -97,7 +103,7 @@ export class OmisePaymentsService implements PaymentsService {
   ): Promise<Result<Charge>> {
     const errors = checkCreateCharge(input);
     if (errors.length > 0) return fail(...errors);
-    return this.system('createTrueMoneyCharge', () => {
+    return this.withSystemErrors('createTrueMoneyCharge', () => {
       const key = input.idempotencyKey;
       if (key === null || key === undefined) return this.createCharge(input, undefined, direct);
       return this.idempotency.run({
@@ -122,7 +128,7 @@ export class OmisePaymentsService implements PaymentsService {
     }
     const metadata: Metadata = { ...(input.metadata ?? {}) };
     if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
-    const created = await this.rejectionAsError('createCharge', () =>
+    const created = await this.rejectionsAsUserErrors('createCharge', () =>
       write(() =>
         this.omise.createCharge({
           amount: input.amount,
@@ -141,7 +147,9 @@ export class OmisePaymentsService implements PaymentsService {
 
   /** A client-made source must be an unused TrueMoney QR source of exactly this amount. */
   private async checkSource(sourceId: string, amount: number): Promise<UserError[]> {
-    const found = await this.rejectionAsError('retrieveSource', () => this.omise.retrieveSource(sourceId));
+    const found = await this.rejectionsAsUserErrors('retrieveSource', () =>
+      this.omise.retrieveSource(sourceId),
+    );
     if (!found.ok) return found.errors;
     const source = found.value;
     const at = ['input', 'sourceId'];
@@ -194,8 +202,8 @@ export class OmisePaymentsService implements PaymentsService {
 
   async getCharge(id: string): Promise<Charge | null> {
     if (!isChargeId(id)) return null;
-    return this.system('getCharge', async () => {
-      const found = await this.rejectionAsError('retrieveCharge', () => this.omise.retrieveCharge(id));
+    return this.withSystemErrors('getCharge', async () => {
+      const found = await this.rejectionsAsUserErrors('retrieveCharge', () => this.omise.retrieveCharge(id));
       return found.ok ? mapCharge(found.value) : null;
     });
   }
@@ -231,7 +239,7 @@ export class OmisePaymentsService implements PaymentsService {
     }
     if (errors.length > 0) return fail(...errors);
 
-    return this.system('listCharges', async () => {
+    return this.withSystemErrors('listCharges', async () => {
       const page = await this.omise.listCharges({
         limit: input.first,
         offset,
@@ -264,7 +272,7 @@ export class OmisePaymentsService implements PaymentsService {
       ...checkIdempotencyKey(input.idempotencyKey),
     ];
     if (errors.length > 0) return fail(...errors);
-    return this.system('refundCharge', () =>
+    return this.withSystemErrors('refundCharge', () =>
       this.idempotently('refund', input, context, (handle, write) =>
         this.refund(input.chargeId, handle, write, (charge) => {
           const amount = input.amount ?? remainingAmount(charge);
@@ -278,7 +286,7 @@ export class OmisePaymentsService implements PaymentsService {
   async voidCharge(input: VoidChargeInput, context?: CallContext): Promise<Result<RefundOutcome>> {
     const errors = [...checkChargeIdShape(input.chargeId), ...checkIdempotencyKey(input.idempotencyKey)];
     if (errors.length > 0) return fail(...errors);
-    return this.system('voidCharge', () =>
+    return this.withSystemErrors('voidCharge', () =>
       this.idempotently('void', input, context, (handle, write) =>
         this.refund(input.chargeId, handle, write, (charge) => {
           const ruleErrors = checkVoid(charge);
@@ -316,7 +324,9 @@ export class OmisePaymentsService implements PaymentsService {
     write: Write,
     decide: (charge: Charge) => UserError[] | { amount: number; metadata: Metadata; void: boolean },
   ): Promise<Result<RefundOutcome>> {
-    const found = await this.rejectionAsError('retrieveCharge', () => this.omise.retrieveCharge(chargeId));
+    const found = await this.rejectionsAsUserErrors('retrieveCharge', () =>
+      this.omise.retrieveCharge(chargeId),
+    );
     if (!found.ok) return found;
     const before = mapCharge(found.value);
     const decision = decide(before);
@@ -324,7 +334,7 @@ export class OmisePaymentsService implements PaymentsService {
     const metadata: Metadata = { ...decision.metadata };
     if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
     const operation: OmiseOperation = decision.void ? 'void' : 'refund';
-    const created = await this.rejectionAsError(operation, () =>
+    const created = await this.rejectionsAsUserErrors(operation, () =>
       write(() =>
         this.omise.createRefund(chargeId, {
           amount: decision.amount,
@@ -378,14 +388,14 @@ export class OmisePaymentsService implements PaymentsService {
     }
     const idErrors = checkChargeIdShape(input.chargeId);
     if (idErrors.length > 0) return fail(...idErrors);
-    return this.system('simulateChargeOutcome', async () => {
-      const found = await this.rejectionAsError('retrieveCharge', () =>
+    return this.withSystemErrors('simulateChargeOutcome', async () => {
+      const found = await this.rejectionsAsUserErrors('retrieveCharge', () =>
         this.omise.retrieveCharge(input.chargeId),
       );
       if (!found.ok) return found;
       const errors = checkSimulatable(mapCharge(found.value));
       if (errors.length > 0) return fail(...errors);
-      const marked = await this.rejectionAsError('simulate', () =>
+      const marked = await this.rejectionsAsUserErrors('simulate', () =>
         input.outcome === 'SUCCESSFUL'
           ? this.omise.markChargeAsPaid(input.chargeId)
           : this.omise.markChargeAsFailed(input.chargeId),
@@ -395,13 +405,16 @@ export class OmisePaymentsService implements PaymentsService {
   }
 
   async getQrImage(imageUrl: string): Promise<Uint8Array> {
-    return this.system('getQrImage', () => this.qrImages.get(imageUrl));
+    return this.withSystemErrors('getQrImage', () => this.qrImages.get(imageUrl));
   }
 
   // ---- helpers ----
 
   /** Runs an Omise call; a 4xx rejection becomes a failed Result, anything else is rethrown as is. */
-  private async rejectionAsError<T>(operation: OmiseOperation, call: () => Promise<T>): Promise<Result<T>> {
+  private async rejectionsAsUserErrors<T>(
+    operation: OmiseOperation,
+    call: () => Promise<T>,
+  ): Promise<Result<T>> {
     try {
       return ok(await call());
     } catch (err) {
@@ -411,7 +424,7 @@ export class OmisePaymentsService implements PaymentsService {
   }
 
   /** Turns whatever a use case throws into the gateway's system errors, logging the cause. */
-  private async system<T>(useCase: string, run: () => Promise<T>): Promise<T> {
+  private async withSystemErrors<T>(useCase: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {

@@ -24,14 +24,26 @@ export { DEFAULT_MAX_QUEUED_MESSAGES } from './queued-subscription.js';
 export interface RealtimeConfig {
   /** `redis://` or `rediss://` URL; unset → in-memory adapters (a single gateway instance). */
   redisUrl?: string;
-  /** Prefix of every Redis key and channel; default `tmgw:`. Ignored in memory. */
+  /**
+   * Prefix of every Redis key and channel; ignored in memory.
+   * @default 'tmgw:'
+   */
   keyPrefix?: string;
   logger?: Logger;
-  /** How long start-up waits for Redis before rejecting; default 10 000 ms. */
+  /**
+   * How long start-up waits for Redis before rejecting.
+   * @default 10_000 ms
+   */
   startupTimeoutMs?: number;
-  /** Per-command timeout on a connected but unresponsive Redis; default 5000 ms. */
+  /**
+   * Per-command timeout on a connected but unresponsive Redis.
+   * @default 5000 ms
+   */
   commandTimeoutMs?: number;
-  /** Bound of each subscription's queue; default {@link DEFAULT_MAX_QUEUED_MESSAGES}. */
+  /**
+   * Bound of each subscription's queue.
+   * @default {@link DEFAULT_MAX_QUEUED_MESSAGES}
+   */
   maxQueuedMessages?: number;
 }
 

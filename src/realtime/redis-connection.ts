@@ -5,11 +5,20 @@ import { RealtimeUnavailableError } from './errors.js';
 export interface RedisConnectionOptions {
   /** Shown in `CLIENT LIST` and in log lines, e.g. `tmgw-publisher`. */
   name: string;
-  /** A command still unanswered after this long rejects (server up but stuck). Default 5000 ms. */
+  /**
+   * A command still unanswered after this long rejects (server up but stuck).
+   * @default 5000 ms
+   */
   commandTimeoutMs?: number;
-  /** A connection attempt that takes longer is abandoned and retried. Default 5000 ms. */
+  /**
+   * A connection attempt that takes longer is abandoned and retried.
+   * @default 5000 ms
+   */
   connectTimeoutMs?: number;
-  /** Cap of the reconnect back-off (50 ms, 100 ms, ... up to this). Default 1000 ms. */
+  /**
+   * Cap of the reconnect back-off (50 ms, 100 ms, ... up to this).
+   * @default 1000 ms
+   */
   maxReconnectDelayMs?: number;
   logger?: Logger;
 }

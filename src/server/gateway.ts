@@ -20,7 +20,11 @@ import {
   type Scheduler,
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
-import { createOmiseWebhookHandler, DEFAULT_WEBHOOK_DEDUP_TTL_MS } from '../webhooks/index.js';
+import {
+  createOmiseWebhookHandler,
+  DEFAULT_WEBHOOK_DEDUP_TTL_MS,
+  type WebhookHandler,
+} from '../webhooks/index.js';
 import { createAuthChecker } from '../auth/authorization.js';
 import { createAuth, type AuthSetup } from '../auth/setup.js';
 import {
@@ -49,7 +53,7 @@ import { createHttpServer, type Route } from './http-server.js';
 import { configSecrets, createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { instrumentOmiseApi } from './omise-metrics.js';
-import { webhookRoute, type WebhookReceiver } from './webhook-route.js';
+import { webhookRoute } from './webhook-route.js';
 
 /** Defaults of the tunables below. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -64,32 +68,52 @@ export const RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS = 5_000;
  * instances in one process, the next features). What the caller supplies, the caller closes.
  */
 export interface GatewayOverrides {
-  /** Default: pino at config.logLevel on stdout, with the config's secrets redacted. */
+  /**
+   * @default pino at config.logLevel on stdout, with the config's secrets redacted
+   */
   logger?: Logger;
   /**
    * Default: `createAuth(config)` (which hashes the API keys and drops their plaintext from the config).
    * Tests pass their own to control the client tokens' clock.
    */
   auth?: AuthSetup;
-  /** Default: createRateLimiter from RATE_LIMIT_PER_MINUTE, on Redis when REDIS_URL is set. */
+  /**
+   * @default createRateLimiter from RATE_LIMIT_PER_MINUTE, on Redis when REDIS_URL is set
+   */
   rateLimiter?: RequestRateLimiter;
-  /** Depth, complexity, aliases...; default DEFAULT_QUERY_LIMITS. */
+  /**
+   * Depth, complexity, aliases...
+   * @default DEFAULT_QUERY_LIMITS
+   */
   queryLimits?: Partial<QueryLimits>;
-  /** Default: a new registry with the default process metrics. */
+  /**
+   * @default a new registry with the default process metrics
+   */
   metrics?: GatewayMetrics;
-  /** Default: `new OmiseClient(...)` from config.omise. Always wrapped for metrics. */
+  /**
+   * Always wrapped for metrics.
+   * @default createOmiseClient(config)
+   */
   omise?: OmiseApi;
-  /** Default: createRealtime({ redisUrl: config.redisUrl }). */
+  /**
+   * @default createRealtime({ redisUrl: config.redisUrl })
+   */
   realtime?: Pick<Realtime, 'kv' | 'pubsub'>;
-  /** Default: createPaymentsService over the (instrumented) Omise client and realtime.kv. */
+  /**
+   * @default createPaymentsService over the (instrumented) Omise client and realtime.kv
+   */
   payments?: PaymentsService;
   /**
    * Business clock of the payments rules (refund window, void day) and of client tokens (issue,
-   * expiry, the checks on open WebSockets); default the system clock. Tests pass the simulator's.
+   * expiry, the checks on open WebSockets). Tests pass the simulator's.
+   * @default the system clock
    */
   now?: () => Date;
-  /** Receives `POST /webhooks/omise`; default: the Omise webhook handler (src/webhooks) on this gateway's feed. */
-  webhookReceiver?: WebhookReceiver;
+  /**
+   * Receives `POST /webhooks/omise`.
+   * @default the Omise webhook handler (src/webhooks) on this gateway's feed
+   */
+  webhookReceiver?: WebhookHandler;
   /** GraphQL over WebSocket tunables and hooks (auth, limits); defaults in src/server/graphql-ws.ts. */
   websocket?: Pick<
     GraphQLWebSocketOptions,
@@ -101,7 +125,10 @@ export interface GatewayOverrides {
     | 'checkOperation'
   > &
     Partial<Pick<WebSocketLimits, 'maxSubscriptionsPerConnection'>> & { documentCacheSize?: number };
-  /** Timers of the reconciliation poll (tests); default real, unref'd timers. */
+  /**
+   * Timers of the reconciliation poll (tests).
+   * @default real, unref'd timers
+   */
   pollScheduler?: Scheduler;
   /** Options of the schema (type-graphql pubSub for subscriptions, authChecker). */
   schema?: BuildGatewaySchemaOptions;
@@ -113,11 +140,18 @@ export interface GatewayOverrides {
   extendContext?: ContextExtension;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
   routes?: Route[];
-  /** Largest GraphQL request body; default 1 MiB (413 above). */
+  /**
+   * Largest GraphQL request body.
+   * @default 1 MiB (413 above)
+   */
   maxBodyBytes?: number;
-  /** Default 2 s. */
+  /**
+   * @default 2 s
+   */
   readinessTimeoutMs?: number;
-  /** Default 10 s. */
+  /**
+   * @default 10 s
+   */
   shutdownGraceMs?: number;
 }
 
@@ -262,7 +296,7 @@ export async function startGateway(
         dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
       });
 
-    const webhookReceiver: WebhookReceiver = async (request) => {
+    const webhookReceiver: WebhookHandler = async (request) => {
       const answer = await receiveWebhook(request);
       metrics.webhookResponses.inc({ status_code: String(answer.status) });
       return answer;

@@ -14,7 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import {
   createContext,
-  type ChargeStatusSource,
+  type ChargeStatusSubscriptions,
   type ClientTokenIssuer,
   type GraphQLContext,
 } from '../graphql/context.js';
@@ -49,18 +49,25 @@ export interface GraphQLWebSocketOptions {
   guards: WebSocketGuards;
   payments: PaymentsService;
   clientTokens: ClientTokenIssuer;
-  chargeStatus: ChargeStatusSource;
+  chargeStatus: ChargeStatusSubscriptions;
   logger: Logger;
   /** Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total). */
   metrics?: GatewayMetrics;
   /**
    * ws-level ping every keepAliveMs; a client that has not answered with a pong keepAliveMs later is
-   * terminated, which completes its subscriptions (graphql-ws's own keep-alive). Default 12 s.
+   * terminated, which completes its subscriptions (graphql-ws's own keep-alive).
+   * @default 12 s
    */
   keepAliveMs?: number;
-  /** No `connection_init` within this → close 4408. Default 5 s. */
+  /**
+   * No `connection_init` within this → close 4408.
+   * @default 5 s
+   */
   connectionInitWaitTimeoutMs?: number;
-  /** Bigger messages close the socket (1009). Default 64 KiB. */
+  /**
+   * Bigger messages close the socket (1009).
+   * @default 64 KiB
+   */
   maxPayloadBytes?: number;
   closeGraceMs?: number;
   /** Adds to each operation's context (the principal...); may throw a GraphQLError. */

@@ -29,7 +29,10 @@ export interface HttpServerOptions {
   routes: Route[];
   logger: Logger;
   metrics: GatewayMetrics;
-  /** How long close() lets in-flight requests finish before cutting their connections; default 10 s. */
+  /**
+   * How long close() lets in-flight requests finish before cutting their connections.
+   * @default 10 s
+   */
   shutdownGraceMs?: number;
 }
 

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
   const simulator = await startSimulator({
     port: config.port,
     host: config.host,

@@ -21,9 +21,13 @@ export type { SimulatorClock } from './clock.js';
 export type { DeliveryAttempt, WebhookRetryOptions } from './webhook-delivery.js';
 
 export interface SimulatorOptions {
-  /** Default 0 (a random free port). */
+  /**
+   * @default 0 (a random free port)
+   */
   port?: number;
-  /** Default '127.0.0.1'. */
+  /**
+   * @default '127.0.0.1'
+   */
   host?: string;
   /** Where events are POSTed (plus each charge's `webhook_endpoints`). */
   webhookUrls?: string[];

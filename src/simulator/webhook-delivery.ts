@@ -29,11 +29,20 @@ export interface DeliveryAttempt {
 }
 
 export interface WebhookRetryOptions {
-  /** Delay before the first retry; doubles each time. Default 100 ms (the CLI uses 1 s). */
+  /**
+   * Delay before the first retry; doubles each time.
+   * @default 100 ms (the CLI uses 1 s)
+   */
   baseDelayMs?: number;
-  /** Attempts per delivery, the first included. Default 8. */
+  /**
+   * Attempts per delivery, the first included.
+   * @default 8
+   */
   maxAttempts?: number;
-  /** Per-attempt timeout. Default 10 000 ms. */
+  /**
+   * Per-attempt timeout.
+   * @default 10_000 ms
+   */
   timeoutMs?: number;
 }
 

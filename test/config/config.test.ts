@@ -73,6 +73,12 @@ describe('loadSimulatorCliConfig', () => {
     expect(() => loadSimulatorCliConfig(['--secret-key', 'skey_live'], {})).toThrow(/--secret-key/);
     expect(() => loadSimulatorCliConfig(['--bogus'], {})).toThrow(ConfigError);
   });
+
+  it("takes the CLI log's level from LOG_LEVEL", () => {
+    expect(loadSimulatorCliConfig([], {}).logLevel).toBe('info');
+    expect(loadSimulatorCliConfig([], { LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => loadSimulatorCliConfig([], { LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
 });
 
 describe('REDIS_KEY_PREFIX', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildGatewaySchema, printGatewaySchema } from '../../src/graphql/schema.js';
 
-describe('subscription schema (contract.md)', () => {
+describe('subscription schema (the public contract in schema.graphql)', () => {
   it('has type Subscription { chargeStatus(chargeId: ID!): ChargeStatusEvent! } and the event fields', async () => {
     const sdl = printGatewaySchema(await buildGatewaySchema());
     const strip = (text: string) => text.replace(/"""[\s\S]*?"""/g, '').replace(/\s+/g, ' ');

@@ -1,6 +1,6 @@
 import { buildSchema } from 'graphql';
 
-/** The contract's schema (contract.md), as SDL: enough to price and validate real-looking queries. */
+/** The public schema (schema.graphql), as SDL: enough to price and validate real-looking queries. */
 export const SAMPLE_SDL = /* GraphQL */ `
   scalar DateTime
   scalar JSONObject

@@ -56,7 +56,7 @@ function subscriptionOverHttpError(): GraphQLError {
   );
 }
 
-/** The feed's failures as the GraphQL errors clients know (contract.md codes). */
+/** The feed's failures as the GraphQL errors clients know (the codes of GatewayErrorCode, ../errors.ts). */
 function subscriptionError(error: unknown): unknown {
   if (error instanceof ChargeNotFoundError) {
     return new GraphQLError('No charge has this id.', {

@@ -11,17 +11,18 @@ import {
 export interface ChargeStatusPublisherOptions {
   pubsub: PubSub<unknown>;
   kv: KeyValueStore;
-  /** Namespace of the KeyValueStore keys; default `gateway`. */
+  /**
+   * Namespace of the KeyValueStore keys.
+   * @default 'gateway'
+   */
   keyPrefix?: string;
-  /** How long the "already published" mark of a charge is kept; default 48 h (a QR charge lives 24 h). */
+  /**
+   * How long the "already published" mark of a charge is kept.
+   * @default 48 h (a QR charge lives 24 h)
+   */
   publishedTtlMs?: number;
   now?: () => number;
   logger?: Logger;
-}
-
-/** Anything that can take a charge's current state to the feed (the publisher, or a stand-in). */
-export interface ChargeStatusSink {
-  publish(charge: Charge): Promise<boolean>;
 }
 
 export const DEFAULT_PUBLISHED_TTL_MS = 48 * 60 * 60 * 1000;
@@ -35,7 +36,7 @@ export const DEFAULT_PUBLISHED_TTL_MS = 48 * 60 * 60 * 1000;
  * harmless because every subscriber drops events whose rank is not above what it already has; the mark
  * only saves traffic and keeps stale states (PENDING after SUCCESSFUL) off the wire.
  */
-export class ChargeStatusPublisher implements ChargeStatusSink {
+export class ChargeStatusPublisher {
   private readonly keyPrefix: string;
   private readonly ttlMs: number;
   private readonly now: () => number;

@@ -15,7 +15,6 @@ export {
   ChargeStatusPublisher,
   DEFAULT_PUBLISHED_TTL_MS,
   type ChargeStatusPublisherOptions,
-  type ChargeStatusSink,
 } from './charge-status-publisher.js';
 export { ChargeStatusFeed, type ChargeStatusFeedOptions } from './charge-status-feed.js';
 export {

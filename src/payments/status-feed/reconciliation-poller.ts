@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Charge } from '../model.js';
 import { isTerminalStatus } from './charge-status-event.js';
-import type { ChargeStatusSink } from './charge-status-publisher.js';
+import type { ChargeStatusPublisher } from './charge-status-publisher.js';
 
 /** The timer functions the poller uses; inject a controllable one in tests. */
 export interface Scheduler {
@@ -23,10 +23,13 @@ export interface ReconciliationPollerOptions {
   /** Re-fetches a charge from Omise; null when Omise does not know it. */
   loadCharge: (chargeId: string) => Promise<Charge | null>;
   /** Where every fetched state goes; the publisher drops what was already published. */
-  publisher: ChargeStatusSink;
+  publisher: Pick<ChargeStatusPublisher, 'publish'>;
   /** Mean time between polls of one charge (config.reconcileIntervalSeconds × 1000). */
   intervalMs: number;
-  /** Each delay is intervalMs × (1 ± jitterRatio), uniformly; default 0.2. */
+  /**
+   * Each delay is intervalMs × (1 ± jitterRatio), uniformly.
+   * @default 0.2
+   */
   jitterRatio?: number;
   random?: () => number;
   scheduler?: Scheduler;

@@ -4,11 +4,11 @@ import { OmiseError } from '../../omise/errors.js';
 import type { OmiseCharge } from '../../omise/types.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../omise/webhook-signature.js';
 import type { Charge } from '../../payments/model.js';
-import type { ChargeStatusSink } from '../../payments/status-feed/charge-status-publisher.js';
+import type { ChargeStatusPublisher } from '../../payments/status-feed/charge-status-publisher.js';
 import type { KeyValueStore } from '../../realtime/ports.js';
 import { chargeEventData, isChargeEventKey, omiseEventEnvelope } from './omise-event-schema.js';
 
-/** Largest webhook body accepted; the HTTP layer should refuse bigger ones (413) before reading them. */
+/** Largest webhook body accepted; the HTTP route refuses bigger ones (413) before reading them. */
 export const OMISE_WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
 /** How long a delivery may hold an event before another delivery of it may take over (crash recovery). */
 export const DEFAULT_EVENT_CLAIM_TTL_MS = 60_000;
@@ -26,12 +26,13 @@ export interface WebhookResponse {
   body: Record<string, unknown>;
 }
 
+/** A transport-free webhook receiver: raw bytes in (signatures are over them), status and JSON out. */
 export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
 
 export interface OmiseWebhookHandlerDeps {
   omise: OmiseApi;
   kv: KeyValueStore;
-  publisher: ChargeStatusSink;
+  publisher: Pick<ChargeStatusPublisher, 'publish'>;
   mapCharge: (charge: OmiseCharge) => Charge;
   /** base64. Set → every delivery must be signed with it; unset → signatures are not checked. */
   webhookSecret?: string;
@@ -39,7 +40,10 @@ export interface OmiseWebhookHandlerDeps {
   /** How long a processed event id is remembered (duplicates within it are acknowledged, not redone). */
   dedupTtlMs: number;
   claimTtlMs?: number;
-  /** Namespace of the KeyValueStore keys; default `gateway`. */
+  /**
+   * Namespace of the KeyValueStore keys.
+   * @default 'gateway'
+   */
   keyPrefix?: string;
   /** Milliseconds since the epoch; used for the signature's timestamp tolerance. */
   now?: () => number;
