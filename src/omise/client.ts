@@ -240,14 +240,13 @@ export class OmiseClient implements OmiseApi {
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
       // It came from an Omise answer, so it is a malformed answer, not a programming error.
       return Promise.reject(
-        new OmiseError(
-          0,
-          'unexpected_response',
-          'download_uri is not an http(s) URL',
-          undefined,
-          'GET',
-          '(document)',
-        ),
+        new OmiseError({
+          status: 0,
+          code: 'unexpected_response',
+          omiseMessage: 'download_uri is not an http(s) URL',
+          method: 'GET',
+          path: '(document)',
+        }),
       );
     }
     return this.#http.call({

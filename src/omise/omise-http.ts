@@ -245,14 +245,13 @@ export class OmiseHttp {
       return { ok: true, status: body.status, value: call.read(body) };
     } catch (error) {
       if (!(error instanceof ResponseShapeError)) throw error;
-      const omiseError = new OmiseError(
-        body.status,
-        'unexpected_response',
-        this.redact(error.message),
-        undefined,
-        call.method,
+      const omiseError = new OmiseError({
+        status: body.status,
+        code: 'unexpected_response',
+        omiseMessage: this.redact(error.message),
+        method: call.method,
         path,
-      );
+      });
       return this.#statusFailure(omiseError, body.status);
     }
   }
@@ -270,27 +269,26 @@ export class OmiseHttp {
     const retryAfterSeconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
     const errorBody = asErrorBody(parsedOrUndefined(body));
     if (errorBody) {
-      return new OmiseError(
-        body.status,
-        errorBody.code,
-        this.redact(errorBody.message),
-        errorBody.location ? this.redact(errorBody.location) : undefined,
-        call.method,
+      return new OmiseError({
+        status: body.status,
+        code: errorBody.code,
+        omiseMessage: this.redact(errorBody.message),
+        location: errorBody.location ? this.redact(errorBody.location) : undefined,
+        method: call.method,
         path,
         retryAfterSeconds,
-      );
+      });
     }
     // A proxy's HTML page, an empty body...: say what came, never echo it.
     const kind = body.contentType.split(';')[0]?.trim() || 'no content type';
-    return new OmiseError(
-      body.status,
-      'unexpected_response',
-      `HTTP ${body.status} without an Omise error object (${kind}, ${body.bytes.length} bytes)`,
-      undefined,
-      call.method,
+    return new OmiseError({
+      status: body.status,
+      code: 'unexpected_response',
+      omiseMessage: `HTTP ${body.status} without an Omise error object (${kind}, ${body.bytes.length} bytes)`,
+      method: call.method,
       path,
       retryAfterSeconds,
-    );
+    });
   }
 
   toJSON(): Record<string, unknown> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KeyValueStore } from '../realtime/ports.js';
 import { fail, UpstreamUnavailableError, type Result } from './errors.js';
-import { mayHaveBeenProcessed, mayStillBeInFlight } from './omise-errors.js';
+import { mayHaveBeenProcessed, mayStillBeInFlight } from '../omise/errors.js';
 
 /**
  * Idempotency keys for the mutating use cases, over a {@link KeyValueStore} (memory or Redis, so it holds

@@ -1,29 +1,31 @@
-import { OmiseClientError, OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../omise/errors.js';
+import {
+  isOmiseNotFound,
+  OmiseClientError,
+  OmiseError,
+  OmiseNetworkError,
+  OmiseTimeoutError,
+} from '../omise/errors.js';
 import { UpstreamRateLimitedError, UpstreamUnavailableError, type UserError } from './errors.js';
 import { OmiseMappingError } from './omise-mapper.js';
 
 /**
  * Omise client errors → what the use cases return or throw. A 4xx about the request becomes a UserError
  * (a value); everything else is a system error (thrown) whose message is safe to show a client: no
- * stack, no key, no upstream body.
+ * stack, no key, no upstream body. What a failure means (rejection, not found, maybe processed) is
+ * decided next to the error classes, in omise/errors.ts.
  */
 
 /** Which use case asked, so that a 404 or a generic code means the right thing. */
 export type OmiseOperation =
   'createCharge' | 'retrieveSource' | 'retrieveCharge' | 'refund' | 'void' | 'simulate';
 
-/** True when Omise answered 4xx (not 429): the request was refused and repeating it changes nothing. */
-export function isOmiseRejection(err: unknown): err is OmiseError {
-  return err instanceof OmiseError && err.isClientError && err.status !== 401 && err.status !== 403;
-}
-
 const input = (...path: string[]): string[] => ['input', ...path];
 
-/** The UserError for an Omise 4xx rejection (see isOmiseRejection). */
+/** The UserError for an Omise 4xx rejection (see isOmiseRejection in omise/errors.ts). */
 export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): UserError {
   const message = err.omiseMessage || `Omise refused the request (${err.code})`;
   const about = (word: string): boolean => message.toLowerCase().includes(word);
-  if (err.status === 404 || err.code === 'not_found') {
+  if (isOmiseNotFound(err)) {
     return operation === 'retrieveSource'
       ? { code: 'SOURCE_NOT_FOUND', message: 'No such source', field: input('sourceId') }
       : { code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: input('chargeId') };
@@ -98,22 +100,4 @@ export function toSystemError(err: unknown): Error {
     return new UpstreamUnavailableError('Omise answered something the gateway cannot read', { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
-}
-
-/**
- * Whether Omise may have processed a write that failed with `err`: a timeout or a dropped connection
- * after sending (the request may be in flight or done), a 5xx (Omise answered; the outcome is visible by
- * listing), or a 2xx/3xx the client could not read (a 200 whose body is not the expected object: the
- * charge or refund WAS made). Only 4xx (429 included) and connection-refused provably changed nothing.
- */
-export function mayHaveBeenProcessed(err: unknown): boolean {
-  if (err instanceof OmiseTimeoutError) return true;
-  if (err instanceof OmiseNetworkError) return err.mayHaveReachedServer;
-  if (err instanceof OmiseError) return err.status < 400 || err.status >= 500;
-  return true;
-}
-
-/** Whether a request that failed with `err` may still be running at Omise (no answer was received). */
-export function mayStillBeInFlight(err: unknown): boolean {
-  return err instanceof OmiseTimeoutError || (err instanceof OmiseNetworkError && err.mayHaveReachedServer);
 }

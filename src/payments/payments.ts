@@ -8,7 +8,8 @@ import { fail, ok, type Result, type UserError } from './errors.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
 import type { Charge, Metadata, Refund } from './model.js';
 import { IDEMPOTENCY_METADATA_KEY, mapCharge, mapCurrency, mapRefund } from './omise-mapper.js';
-import { isOmiseRejection, toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
+import { isOmiseRejection } from '../omise/errors.js';
+import { toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
 import type {
   CallContext,
   ChargePage,

@@ -1,17 +1,6 @@
 import type { OmiseApi } from '../omise/api.js';
-import { OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../omise/errors.js';
+import { omiseFailureKind } from '../omise/errors.js';
 import type { GatewayMetrics } from './metrics.js';
-
-/** The `outcome` label of an Omise call. */
-export function omiseOutcome(error: unknown): string {
-  if (error instanceof OmiseError) {
-    if (error.status === 429) return 'rate_limited';
-    return error.status >= 500 ? 'server_error' : 'rejected';
-  }
-  if (error instanceof OmiseTimeoutError) return 'timeout';
-  if (error instanceof OmiseNetworkError) return 'network_error';
-  return 'error';
-}
 
 /**
  * Wraps an OmiseApi so that every call is counted and timed (`omise_requests_total`,
@@ -30,7 +19,7 @@ export function instrumentOmiseApi(api: OmiseApi, metrics: GatewayMetrics): Omis
           metrics.omiseRequests.inc({ operation: property, outcome: 'ok' });
           return result;
         } catch (error) {
-          metrics.omiseRequests.inc({ operation: property, outcome: omiseOutcome(error) });
+          metrics.omiseRequests.inc({ operation: property, outcome: omiseFailureKind(error) });
           throw error;
         } finally {
           stopTimer();

@@ -147,7 +147,13 @@ describe('IdempotencyService', () => {
         }),
       (ctx) =>
         ctx.write(async () => {
-          throw new OmiseError(429, 'too_many_requests', 'slow down', undefined, 'POST', '/charges');
+          throw new OmiseError({
+            status: 429,
+            code: 'too_many_requests',
+            omiseMessage: 'slow down',
+            method: 'POST',
+            path: '/charges',
+          });
         }),
     ]);
     await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseTimeoutError);
@@ -199,7 +205,13 @@ describe('IdempotencyService', () => {
     const op = operation([
       (ctx) =>
         ctx.write(async () => {
-          throw new OmiseError(503, 'service_unavailable', 'down', undefined, 'POST', '/charges');
+          throw new OmiseError({
+            status: 503,
+            code: 'service_unavailable',
+            omiseMessage: 'down',
+            method: 'POST',
+            path: '/charges',
+          });
         }),
     ]);
     await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError);

@@ -1,20 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
-import { OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../../src/omise/errors.js';
-import type { OmiseErrorBody } from '../../src/omise/types.js';
-import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../src/payments/errors.js';
 import {
   isOmiseRejection,
   mayHaveBeenProcessed,
   mayStillBeInFlight,
-  toSystemError,
-  userErrorFromOmise,
-} from '../../src/payments/omise-errors.js';
+  OmiseError,
+  OmiseNetworkError,
+  OmiseTimeoutError,
+} from '../../src/omise/errors.js';
+import type { OmiseErrorBody } from '../../src/omise/types.js';
+import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../../src/payments/errors.js';
+import { toSystemError, userErrorFromOmise } from '../../src/payments/omise-errors.js';
 import { fixture, recordedBody } from './fixtures.js';
 
 /** An OmiseError as the client builds it from a recorded error body. */
 function fromRecording(path: string, method = 'POST', apiPath = '/charges'): OmiseError {
   const { status, body } = recordedBody<OmiseErrorBody>(path);
-  return new OmiseError(status, body.code, body.message, body.location, method, apiPath);
+  return new OmiseError({
+    status,
+    code: body.code,
+    omiseMessage: body.message,
+    location: body.location,
+    method,
+    path: apiPath,
+  });
 }
 
 describe('userErrorFromOmise', () => {
@@ -44,7 +52,14 @@ describe('userErrorFromOmise', () => {
 
   it('maps 404 to CHARGE_NOT_FOUND or SOURCE_NOT_FOUND by operation (recorded not_found body)', () => {
     const body = fixture<OmiseErrorBody>('go/charge-not-found.json');
-    const err = new OmiseError(404, body.code, body.message, body.location, 'GET', '/charges/x');
+    const err = new OmiseError({
+      status: 404,
+      code: body.code,
+      omiseMessage: body.message,
+      location: body.location,
+      method: 'GET',
+      path: '/charges/x',
+    });
     expect(userErrorFromOmise(err, 'retrieveCharge').code).toBe('CHARGE_NOT_FOUND');
     expect(userErrorFromOmise(err, 'refund').code).toBe('CHARGE_NOT_FOUND');
     expect(userErrorFromOmise(err, 'retrieveSource').code).toBe('SOURCE_NOT_FOUND');
@@ -52,7 +67,7 @@ describe('userErrorFromOmise', () => {
 
   it('maps the simulator’s create-charge refusals by the parameter its message names', () => {
     const e = (code: string, message: string) =>
-      new OmiseError(400, code, message, undefined, 'POST', '/charges');
+      new OmiseError({ status: 400, code, omiseMessage: message, method: 'POST', path: '/charges' });
     const code = (err: OmiseError) => userErrorFromOmise(err, 'createCharge').code;
     expect(code(e('invalid_charge', "amount must be equal to the source's amount (10000)"))).toBe(
       'SOURCE_AMOUNT_MISMATCH',
@@ -70,7 +85,13 @@ describe('userErrorFromOmise', () => {
 
   it('maps refund and void failures', () => {
     const e = (code: string, message: string) =>
-      new OmiseError(400, code, message, undefined, 'POST', '/charges/x/refunds');
+      new OmiseError({
+        status: 400,
+        code,
+        omiseMessage: message,
+        method: 'POST',
+        path: '/charges/x/refunds',
+      });
     expect(userErrorFromOmise(e('failed_void', 'charge cannot be voided'), 'void').code).toBe(
       'CHARGE_NOT_VOIDABLE',
     );
@@ -98,17 +119,23 @@ describe('userErrorFromOmise', () => {
   });
 
   it('does not treat 401/403 or 429 as the caller’s fault', () => {
-    const auth = new OmiseError(
-      401,
-      'authentication_failure',
-      'authentication failed',
-      undefined,
-      'GET',
-      '/charges',
-    );
+    const auth = new OmiseError({
+      status: 401,
+      code: 'authentication_failure',
+      omiseMessage: 'authentication failed',
+      method: 'GET',
+      path: '/charges',
+    });
     expect(isOmiseRejection(auth)).toBe(false);
     expect(toSystemError(auth)).toBeInstanceOf(UpstreamUnavailableError);
-    const limited = new OmiseError(429, 'too_many_requests', 'slow down', undefined, 'GET', '/charges', 7);
+    const limited = new OmiseError({
+      status: 429,
+      code: 'too_many_requests',
+      omiseMessage: 'slow down',
+      method: 'GET',
+      path: '/charges',
+      retryAfterSeconds: 7,
+    });
     expect(isOmiseRejection(limited)).toBe(false);
     const translated = toSystemError(limited);
     expect(translated).toBeInstanceOf(UpstreamRateLimitedError);
@@ -119,7 +146,13 @@ describe('userErrorFromOmise', () => {
 describe('toSystemError and write classification', () => {
   it('5xx, network and timeout → UpstreamUnavailableError with a safe message', () => {
     const errors = [
-      new OmiseError(503, 'service_unavailable', 'maintenance', undefined, 'POST', '/charges'),
+      new OmiseError({
+        status: 503,
+        code: 'service_unavailable',
+        omiseMessage: 'maintenance',
+        method: 'POST',
+        path: '/charges',
+      }),
       new OmiseNetworkError('POST', '/charges', 'ECONNRESET', true),
       new OmiseTimeoutError('POST', '/charges', 10_000),
     ];
@@ -137,21 +170,61 @@ describe('toSystemError and write classification', () => {
       false,
     );
     expect(
-      mayHaveBeenProcessed(new OmiseError(500, 'internal_error', 'x', undefined, 'POST', '/charges')),
+      mayHaveBeenProcessed(
+        new OmiseError({
+          status: 500,
+          code: 'internal_error',
+          omiseMessage: 'x',
+          method: 'POST',
+          path: '/charges',
+        }),
+      ),
     ).toBe(true);
     // A 200 whose body could not be read: the write happened.
     expect(
-      mayHaveBeenProcessed(new OmiseError(200, 'unexpected_response', 'x', undefined, 'POST', '/charges')),
+      mayHaveBeenProcessed(
+        new OmiseError({
+          status: 200,
+          code: 'unexpected_response',
+          omiseMessage: 'x',
+          method: 'POST',
+          path: '/charges',
+        }),
+      ),
     ).toBe(true);
     expect(
-      mayHaveBeenProcessed(new OmiseError(429, 'too_many_requests', 'x', undefined, 'POST', '/charges')),
+      mayHaveBeenProcessed(
+        new OmiseError({
+          status: 429,
+          code: 'too_many_requests',
+          omiseMessage: 'x',
+          method: 'POST',
+          path: '/charges',
+        }),
+      ),
     ).toBe(false);
     expect(
-      mayHaveBeenProcessed(new OmiseError(400, 'invalid_charge', 'x', undefined, 'POST', '/charges')),
+      mayHaveBeenProcessed(
+        new OmiseError({
+          status: 400,
+          code: 'invalid_charge',
+          omiseMessage: 'x',
+          method: 'POST',
+          path: '/charges',
+        }),
+      ),
     ).toBe(false);
     expect(mayStillBeInFlight(new OmiseTimeoutError('POST', '/charges', 1))).toBe(true);
     expect(
-      mayStillBeInFlight(new OmiseError(500, 'internal_error', 'x', undefined, 'POST', '/charges')),
+      mayStillBeInFlight(
+        new OmiseError({
+          status: 500,
+          code: 'internal_error',
+          omiseMessage: 'x',
+          method: 'POST',
+          path: '/charges',
+        }),
+      ),
     ).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { OmiseApi } from '../../omise/api.js';
-import { OmiseError } from '../../omise/errors.js';
+import { isOmiseNotFound } from '../../omise/errors.js';
 import type { OmiseCharge } from '../../omise/types.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../omise/webhook-signature.js';
 import type { Charge } from '../../payments/model.js';
@@ -189,7 +189,7 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
     try {
       omiseCharge = await omise.retrieveCharge(chargeId);
     } catch (error) {
-      if (error instanceof OmiseError && error.status === 404) {
+      if (isOmiseNotFound(error)) {
         // Signed but unknown to our account (e.g. a test-mode event meant for another account's
         // endpoint, or a charge from other keys): nothing to publish, and redelivery would not change
         // that. Acknowledge and remember it.
