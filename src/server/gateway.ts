@@ -11,7 +11,7 @@ import { DEFAULT_MAX_RETRY_AFTER_MS, OmiseClient } from '../omise/client.js';
 import { DocumentCache, DEFAULT_DOCUMENT_CACHE_SIZE } from '../graphql/document-cache.js';
 import { mapCharge } from '../payments/omise-mapper.js';
 import { idempotencyTimingsFor } from '../payments/idempotency.js';
-import { createPaymentsService } from '../payments/payments.js';
+import { createPaymentsService } from '../payments/omise-payments-service.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import {
   ChargeStatusFeed,

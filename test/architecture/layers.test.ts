@@ -23,7 +23,7 @@ describe('layer rules (npm run lint)', () => {
     ['src/payments/status-feed/planted.ts', '../../server/http-server.js'],
     ['src/payments/planted.ts', 'node:http'],
     ['src/payments/planted.ts', '../omise/client.js'],
-    ['src/omise/planted.ts', '../payments/payments.js'],
+    ['src/omise/planted.ts', '../payments/omise-payments-service.js'],
     ['src/simulator/planted.ts', '../server/gateway.js'],
     ['src/simulator/planted.ts', '../omise/client.js'],
     ['src/realtime/planted.ts', '../payments/model.js'],
@@ -43,7 +43,7 @@ describe('layer rules (npm run lint)', () => {
     ['src/simulator/planted.ts', '../omise/webhook-signature.js'],
     ['src/webhooks/omise/planted.ts', '../../omise/types.js'],
     ['src/graphql/planted.ts', '../payments/payments-service.js'],
-    ['src/server/planted.ts', '../payments/payments.js'],
+    ['src/server/planted.ts', '../payments/omise-payments-service.js'],
   ])('%s may import %s', async (path, from) => {
     expect(await restrictedRulesFiredFor(path, importOf(from))).toEqual([]);
   });

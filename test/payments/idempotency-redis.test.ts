@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { OmiseClient } from '../../src/omise/client.js';
-import { createPaymentsService } from '../../src/payments/payments.js';
+import { createPaymentsService } from '../../src/payments/omise-payments-service.js';
 import {
   closeRedisConnection,
   createRedisConnection,

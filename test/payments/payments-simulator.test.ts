@@ -8,7 +8,10 @@ import {
   type Result,
 } from '../../src/payments/errors.js';
 import { IDEMPOTENCY_METADATA_KEY } from '../../src/payments/omise-mapper.js';
-import { createPaymentsService, type PaymentsServiceDeps } from '../../src/payments/payments.js';
+import {
+  createPaymentsService,
+  type PaymentsServiceDeps,
+} from '../../src/payments/omise-payments-service.js';
 import type { PaymentsService } from '../../src/payments/payments-service.js';
 import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { OmiseApi } from '../../src/omise/api.js';
 import type { OmiseSource } from '../../src/omise/types.js';
-import { createPaymentsService } from '../../src/payments/payments.js';
+import { createPaymentsService } from '../../src/payments/omise-payments-service.js';
 import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
 import { guideSource } from './fixtures.js';
 

@@ -3,7 +3,7 @@ import { print } from 'graphql';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../../src/config/config.js';
 import { OmiseClient } from '../../../src/omise/client.js';
-import { createPaymentsService } from '../../../src/payments/payments.js';
+import { createPaymentsService } from '../../../src/payments/omise-payments-service.js';
 import type { PaymentsService } from '../../../src/payments/payments-service.js';
 import { MemoryKeyValueStore } from '../../../src/realtime/memory-key-value-store.js';
 import { createLogger } from '../../../src/server/logger.js';
