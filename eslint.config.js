@@ -92,6 +92,23 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's plain browser modules (web/): browser globals, no Node.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        crypto: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        process: 'off',
+      },
+    },
+  },
+  {
     files: ['src/main.ts', 'src/simulator/cli.ts', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

@@ -60,6 +60,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   corsOrigins: string[];
   introspection: boolean;
+  /** The reference checkout page at /demo and the index at / (DEMO_ENABLED; default on except in production). */
+  demoPage: boolean;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +142,7 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   CORS_ORIGINS: optionalString,
   GRAPHQL_INTROSPECTION: booleanFlag,
+  DEMO_ENABLED: booleanFlag,
 });
 
 /** Formats zod issues as `VARIABLE: message` lines so that start-up names what is wrong. */
@@ -206,6 +209,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  // The demo page creates charges from a browser: a test-mode tool, never a way to move real money.
+  if (mode === 'live' && e.DEMO_ENABLED === true) {
+    throw new ConfigError('DEMO_ENABLED: the demo page works with test keys or the simulator only');
+  }
+
   const apiKeys = parseApiKeys(e.GATEWAY_API_KEYS);
   if (mode === 'live') {
     const missing = [
@@ -250,5 +258,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+    demoPage: e.DEMO_ENABLED ?? (!production && mode !== 'live'),
   };
 }

@@ -47,6 +47,7 @@ import {
 } from '../realtime/index.js';
 import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
+import { demoRoutes } from './demo-routes.js';
 import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
@@ -367,6 +368,9 @@ export async function startGateway(
         },
         { method: 'GET', path: '/metrics', handler: metricsRoute(metrics) },
         { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(webhookReceiver) },
+        ...(config.demoPage
+          ? demoRoutes({ testMode: config.omise.mode !== 'live', authRequired: auth.authEnabled })
+          : []),
       ],
       overrides.routes ?? [],
     );

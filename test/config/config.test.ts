@@ -56,6 +56,23 @@ describe('loadConfig', () => {
   });
 });
 
+describe('DEMO_ENABLED', () => {
+  it('defaults to on in test mode, off in production and with live keys; true turns it on in production', () => {
+    expect(loadConfig({}).demoPage).toBe(true);
+    expect(loadConfig({ OMISE_SECRET_KEY: 'skey_test_abc123' }).demoPage).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).demoPage).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_ENABLED: 'true' }).demoPage).toBe(true);
+    expect(loadConfig({ DEMO_ENABLED: 'false' }).demoPage).toBe(false);
+    expect(() => loadConfig({ DEMO_ENABLED: 'yes' })).toThrow(/DEMO_ENABLED/);
+  });
+
+  it('is refused with live keys: the page creates charges from a browser', () => {
+    expect(() => loadConfig({ OMISE_SECRET_KEY: 'skey_5secretlivekey', DEMO_ENABLED: 'true' })).toThrow(
+      /^DEMO_ENABLED: the demo page works with test keys or the simulator only$/,
+    );
+  });
+});
+
 describe('loadSimulatorCliConfig', () => {
   it('takes flags over environment, repeated webhook urls', () => {
     const config = loadSimulatorCliConfig(
