@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, dropApiKeysFromEnvironment, loadConfig, type Config } from './config/config.js';
 import { configSecrets, createLogger } from './server/logger.js';
 import { startGateway, type RunningGateway } from './server/gateway.js';
+import { describeMetricsAccess } from './server/health.js';
 import { startSimulator, type RunningSimulator } from './simulator/index.js';
 
 async function main(): Promise<void> {
@@ -103,7 +104,9 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
     );
   }
   lines.push(
-    `Rate limit:        ${gateway.rateLimiter.enabled ? `${config.rateLimitPerMinute}/min per credential or IP (${gateway.rateLimiter.store})` : 'off (RATE_LIMIT_PER_MINUTE=0)'}`,
+    `Rate limit:        ${gateway.rateLimiter.enabled ? `${config.rateLimitPerMinute}/min per API key or IP, ${config.rateLimitClientPerMinute}/min per IP for client tokens (${gateway.rateLimiter.store})` : 'off (RATE_LIMIT_PER_MINUTE=0)'}`,
+    `Client IP:         ${config.trustedProxies.length > 0 ? `X-Forwarded-For from TRUSTED_PROXIES (${config.trustedProxies.join(', ')})` : 'the socket address (TRUSTED_PROXIES unset)'}`,
+    `Metrics:           ${gateway.origin}/metrics: ${describeMetricsAccess(gateway.metricsAccess)}`,
     `Introspection:     ${config.introspection ? 'on' : 'off'}${config.production ? '  (NODE_ENV=production)' : ''}`,
   );
   // Loudly: these are the things an operator must not miss.
@@ -115,7 +118,7 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
     `Subscriptions:     ${wsUrl}  (graphql-transport-ws; try: npm run watch-charge -- <chargeId> ${gateway.url})`,
     `Webhooks:          POST ${gateway.origin}/webhooks/omise  (signatures ${config.webhookSecret === undefined ? 'NOT verified: OMISE_WEBHOOK_SECRET unset' : 'verified'})`,
     `Shared state:      ${config.redisUrl === undefined ? 'in memory (one instance)' : 'Redis (REDIS_URL)'}`,
-    `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz  ${gateway.origin}/metrics`,
+    `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz`,
     '',
     'Create a charge:',
     `  curl -s ${gateway.url} -H 'content-type: application/json' \\`,

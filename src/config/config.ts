@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /** Scopes a service API key may carry (docs/configuration.md). */
@@ -55,6 +56,18 @@ export interface Config {
   tokenSecret: string | undefined;
   simulatorPort: number;
   rateLimitPerMinute: number;
+  /**
+   * Budget of client tokens (RATE_LIMIT_CLIENT_PER_MINUTE), counted per client IP rather than per token:
+   * anyone can open checkouts and get more tokens, but not more addresses so easily.
+   */
+  rateLimitClientPerMinute: number;
+  /** Bearer token `GET /metrics` wants (METRICS_TOKEN); unset → see docs/operations.md. */
+  metricsToken: string | undefined;
+  /**
+   * Peers whose `X-Forwarded-For` is believed (TRUSTED_PROXIES): IPs, CIDRs, or proxy-addr's names
+   * `loopback`, `linklocal`, `uniquelocal`. Empty → the client IP is the socket address.
+   */
+  trustedProxies: string[];
   /** Seconds between reconciliation polls of a pending charge that has subscribers. */
   reconcileIntervalSeconds: number;
   idempotencyTtlSeconds: number;
@@ -63,6 +76,9 @@ export interface Config {
   /** The reference checkout page at /demo and the index at / (DEMO_ENABLED; default on except in production). */
   demoPage: boolean;
 }
+
+/** Default of RATE_LIMIT_CLIENT_PER_MINUTE: a checkout page reads its charge a few times a minute. */
+export const DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE = 120;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -138,6 +154,16 @@ const envSchema = z.object({
   ),
   SIMULATOR_PORT: port.default(4010),
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
+  RATE_LIMIT_CLIENT_PER_MINUTE: positiveInt.default(DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+  ),
+  TRUSTED_PROXIES: optionalString,
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(15),
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   CORS_ORIGINS: optionalString,
@@ -175,6 +201,24 @@ function parseApiKeys(raw: string | undefined): ApiKeyConfig[] {
     names.add(name);
   }
   return parsed.data;
+}
+
+/** TRUSTED_PROXIES as a list, refused when proxy-addr cannot read an entry. */
+function parseTrustedProxies(raw: string | undefined): string[] {
+  const entries = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      throw new ConfigError(
+        `TRUSTED_PROXIES: "${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`,
+      );
+    }
+  }
+  return entries;
 }
 
 /**
@@ -251,6 +295,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenSecret: e.GATEWAY_TOKEN_SECRET,
     simulatorPort: e.SIMULATOR_PORT,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimitClientPerMinute: e.RATE_LIMIT_CLIENT_PER_MINUTE,
+    metricsToken: e.METRICS_TOKEN,
+    trustedProxies: parseTrustedProxies(e.TRUSTED_PROXIES),
     reconcileIntervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     corsOrigins: (e.CORS_ORIGINS ?? '')

@@ -1,3 +1,4 @@
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import {
   GraphQLError,
   parse,
@@ -88,10 +89,32 @@ export class DocumentCache {
     try {
       document = parse(query, this.parseOptions);
     } catch (error) {
-      if (error instanceof GraphQLError) return { ok: false, errors: [error] };
+      if (error instanceof GraphQLError) {
+        return { ok: false, errors: [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)] };
+      }
       throw error;
     }
     const errors = validate(this.schema, document, this.rules);
-    return errors.length > 0 ? { ok: false, errors } : { ok: true, document };
+    return errors.length > 0
+      ? {
+          ok: false,
+          errors: errors.map((e) => withCode(e, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED)),
+        }
+      : { ok: true, document };
   }
+}
+
+/**
+ * The `extensions.code` Apollo gives the same error over HTTP, so that a client handles both
+ * transports alike; a code a rule set itself is kept.
+ */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (typeof error.extensions['code'] === 'string') return error;
+  return new GraphQLError(error.message, {
+    ...(error.nodes && { nodes: error.nodes }),
+    ...(error.source && { source: error.source }),
+    ...(error.positions && { positions: error.positions }),
+    ...(error.originalError && { originalError: error.originalError }),
+    extensions: { ...error.extensions, code },
+  });
 }

@@ -21,8 +21,13 @@ export interface RequestRateLimiter {
 }
 
 export interface RateLimiterOptions {
-  /** RATE_LIMIT_PER_MINUTE; 0 → off. */
+  /** RATE_LIMIT_PER_MINUTE; 0 → off (the client budget too). */
   pointsPerMinute: number;
+  /**
+   * RATE_LIMIT_CLIENT_PER_MINUTE: the budget of keys made for client tokens (`client-ip:…`, see
+   * {@link rateLimitKey}); default `pointsPerMinute`.
+   */
+  clientPointsPerMinute?: number;
   /** Set (REDIS_URL) → one budget shared by every gateway instance. Its owner connects and closes it. */
   redis?: Redis;
   /** Prefix of the Redis keys (and of the memory ones). */
@@ -31,6 +36,8 @@ export interface RateLimiterOptions {
 }
 
 export const DEFAULT_RATE_LIMIT_KEY_PREFIX = 'gw:ratelimit';
+/** Keys of the client-token budget start with this. */
+export const CLIENT_BUDGET_KEY_PREFIX = 'client-ip:';
 
 /**
  * The rate limiter of RATE_LIMIT_PER_MINUTE, with `rate-limiter-flexible` (fixed one-minute windows).
@@ -53,19 +60,27 @@ export function createRateLimiter(options: RateLimiterOptions): RequestRateLimit
       consume: () => Promise.resolve({ limited: false, remaining: Infinity }),
     };
   }
+  const clientPoints = options.clientPointsPerMinute ?? pointsPerMinute;
+  if (!Number.isInteger(clientPoints) || clientPoints < 1) {
+    throw new Error('clientPointsPerMinute must be a positive integer');
+  }
   const keyPrefix = options.keyPrefix ?? DEFAULT_RATE_LIMIT_KEY_PREFIX;
-  const memory = new RateLimiterMemory({ points: pointsPerMinute, duration: 60, keyPrefix });
-  const limiter: RateLimiterAbstract =
-    redis === undefined
+  const build = (points: number, prefix: string): RateLimiterAbstract => {
+    const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix: prefix });
+    return redis === undefined
       ? memory
       : new RateLimiterRedis({
           storeClient: redis,
-          points: pointsPerMinute,
+          points,
           duration: 60,
-          keyPrefix,
+          keyPrefix: prefix,
           rejectIfRedisNotReady: true,
           insuranceLimiter: memory,
         });
+  };
+  const limiter = build(pointsPerMinute, keyPrefix);
+  // Its own Redis keys: a change of either budget never reads the other's counters.
+  const clientLimiter = build(clientPoints, `${keyPrefix}:client`);
   if (redis !== undefined) {
     // The insurance limiter hides Redis failures; say when it is in use, once per transition.
     let degraded = false;
@@ -84,7 +99,8 @@ export function createRateLimiter(options: RateLimiterOptions): RequestRateLimit
     store: redis === undefined ? 'memory' : 'redis',
     async consume(key) {
       try {
-        const res = await limiter.consume(key, 1);
+        const budget = key.startsWith(CLIENT_BUDGET_KEY_PREFIX) ? clientLimiter : limiter;
+        const res = await budget.consume(key, 1);
         return { limited: false, remaining: res.remainingPoints };
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) {
@@ -106,8 +122,10 @@ export function normalizeIp(ip: string | undefined): string {
 }
 
 /**
- * Whose budget a request uses: the service key's name, the client token's charge, or, with no (valid)
- * credential, the client's IP, so that guessing credentials is limited too.
+ * Whose budget a request uses: the service key's name; for a client token, the client's IP on the
+ * (smaller) client budget, not the token's charge, since anyone who can open checkouts gets as many
+ * tokens as they like but not as many addresses; with no (valid) credential, the client's IP, so that
+ * guessing credentials is limited too.
  */
 export function rateLimitKey(subject: Principal | AuthResult, clientIp: string | undefined): string {
   const principal: Principal | undefined =
@@ -116,7 +134,7 @@ export function rateLimitKey(subject: Principal | AuthResult, clientIp: string |
     case 'service':
       return `svc:${principal.name}`;
     case 'client':
-      return `charge:${principal.chargeId}`;
+      return `${CLIENT_BUDGET_KEY_PREFIX}${normalizeIp(clientIp)}`;
     default:
       return `ip:${normalizeIp(clientIp)}`;
   }

@@ -98,7 +98,7 @@ export interface GraphQLRouteOptions {
  */
 export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
   const { apollo, payments, maxBodyBytes, guard, clientTokens, extendContext } = options;
-  return async (req, res, { requestId, url, logger }) => {
+  return async (req, res, { requestId, url, clientIp, logger }) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -131,7 +131,7 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
         try {
           const principal = await guard({
             authorization: req.headers.authorization,
-            clientIp: req.socket.remoteAddress,
+            clientIp,
           });
           const base = createContext({ payments, requestId, logger, principal, clientTokens });
           return extendContext ? await extendContext(req, base) : base;

@@ -19,11 +19,27 @@ export class CorsPolicy {
     this.origins = new Set(origins.map((o) => o.replace(/\/+$/, '')));
   }
 
+  /** Whether a browser page of `origin` may call: listed in CORS_ORIGINS (or `*` is). */
+  allows(origin: string): boolean {
+    return this.origins.has('*') || this.origins.has(origin);
+  }
+
+  /**
+   * For the WebSocket upgrade, where no CORS applies: an allowed origin, or the gateway's own (the page
+   * was served by this host, as a same-origin HTTP request would be).
+   */
+  allowsWebSocket(origin: string, host: string | undefined): boolean {
+    if (this.allows(origin)) return true;
+    if (host === undefined || !URL.canParse(origin)) return false;
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase();
+  }
+
   /** Adds the CORS response headers when the request's origin is allowed; true when it is. */
   apply(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
     res.appendHeader('vary', 'origin');
-    if (!origin || !(this.origins.has('*') || this.origins.has(origin))) return false;
+    if (!origin || !this.allows(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
     return true;

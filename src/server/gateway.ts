@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { ValidationRule } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
@@ -48,7 +48,15 @@ import {
 import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
 import { CorsPolicy } from './cors.js';
 import { demoRoutes } from './demo-routes.js';
-import { livenessRoute, metricsRoute, readinessRoute, type ReadinessCheck } from './health.js';
+import { createClientIpOf } from './client-ip.js';
+import {
+  livenessRoute,
+  metricsAccessFor,
+  metricsRoute,
+  readinessRoute,
+  type MetricsAccess,
+  type ReadinessCheck,
+} from './health.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { configSecrets, createLogger } from './logger.js';
@@ -181,6 +189,8 @@ export interface RunningGateway {
   };
   /** Where rate-limit budgets are counted. */
   rateLimiter: RequestRateLimiter;
+  /** Who may read /metrics (METRICS_TOKEN, or loopback only in production), for the banner. */
+  metricsAccess: MetricsAccess;
   /** Drains HTTP (in-flight requests finish), stops Apollo, closes what startGateway opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -229,6 +239,7 @@ export async function startGateway(
       }
       rateLimiter = createRateLimiter({
         pointsPerMinute: config.rateLimitPerMinute,
+        clientPointsPerMinute: config.rateLimitClientPerMinute,
         ...(redis && { redis }),
         keyPrefix: `${config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX}ratelimit`,
         logger: logger.child({ component: 'rate-limit' }),
@@ -320,7 +331,10 @@ export async function startGateway(
     const parseOptions = { maxTokens: limits.maxTokens };
     const documentCache = new DocumentCache(schema, {
       maxEntries: overrides.websocket?.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
-      validationRules,
+      // Apollo refuses introspection itself over HTTP; WebSocket operations never pass through Apollo.
+      validationRules: config.introspection
+        ? validationRules
+        : [...validationRules, NoSchemaIntrospectionCustomRule],
       parseOptions,
     });
     const apollo = createApollo({
@@ -345,6 +359,8 @@ export async function startGateway(
       { name: 'pubSub', check: () => pubsub.ping() },
     ];
     const cors = new CorsPolicy(config.corsOrigins);
+    const clientIpOf = createClientIpOf(config.trustedProxies);
+    const metricsAccess = metricsAccessFor(config);
     const graphql = cors.wrap(
       graphqlRoute({
         apollo,
@@ -366,7 +382,7 @@ export async function startGateway(
           path: '/readyz',
           handler: readinessRoute(checks, overrides.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS),
         },
-        { method: 'GET', path: '/metrics', handler: metricsRoute(metrics) },
+        { method: 'GET', path: '/metrics', handler: metricsRoute(metrics, metricsAccess) },
         { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(webhookReceiver) },
         ...(config.demoPage
           ? demoRoutes({ testMode: config.omise.mode !== 'live', authRequired: auth.authEnabled })
@@ -379,6 +395,7 @@ export async function startGateway(
       routes,
       logger,
       metrics,
+      clientIpOf,
       shutdownGraceMs: overrides.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     });
     const {
@@ -408,6 +425,8 @@ export async function startGateway(
       chargeStatus: feed,
       logger,
       metrics,
+      allowsOrigin: (origin, host) => cors.allowsWebSocket(origin, host),
+      clientIpOf,
       ...websocketOptions,
     });
     // Closed in reverse: WebSocket clients first (their subscriptions end), then the feed and the
@@ -452,6 +471,7 @@ export async function startGateway(
       documentCache,
       auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
       rateLimiter,
+      metricsAccess,
       close() {
         closing ??= closeAll().then(() => logger.info('gateway stopped'));
         return closing;

@@ -21,6 +21,7 @@ import {
 import type { GuardedOperation } from '../limits/request-guards.js';
 import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
 import type { PaymentsService } from '../payments/payments-service.js';
+import type { ClientIpOf } from './client-ip.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export const DEFAULT_WS_KEEP_ALIVE_MS = 12_000;
@@ -51,6 +52,15 @@ export interface GraphQLWebSocketOptions {
   clientTokens: ClientTokenIssuer;
   chargeStatus: ChargeStatusSubscriptions;
   logger: Logger;
+  /**
+   * The upgrade's `Origin` must pass this (the CORS allow-list, or the same origin), or the upgrade is
+   * answered 403: a browser lets any page open a WebSocket anywhere, so without it CORS and CSRF
+   * prevention would protect HTTP only. An upgrade without `Origin` is not from a browser and goes on to
+   * authentication. Default: every origin.
+   */
+  allowsOrigin?: (origin: string, host: string | undefined) => boolean;
+  /** The caller's address for rate limits and logs (TRUSTED_PROXIES); default the socket's. */
+  clientIpOf?: ClientIpOf;
   /** Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total). */
   metrics?: GatewayMetrics;
   /**
@@ -108,12 +118,28 @@ export interface GraphQLWebSocketServer {
  */
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocketServer {
   const { schema, guards, payments, clientTokens, chargeStatus, logger } = options;
-  const clientIp = (connection: WebSocketConnection) => connection.extra.request.socket.remoteAddress;
+  const clientIpOf: ClientIpOf = options.clientIpOf ?? ((req) => req.socket.remoteAddress);
+  const clientIp = (connection: WebSocketConnection) => clientIpOf(connection.extra.request);
   const log = logger.child({ component: 'graphql-ws' });
+  const { allowsOrigin } = options;
   const wss = new WebSocketServer({
     server: options.server,
     path: options.path ?? '/graphql',
     maxPayload: options.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
+    ...(allowsOrigin && {
+      verifyClient: (
+        info: { origin: string; req: IncomingMessage },
+        done: (ok: boolean, status?: number, message?: string) => void,
+      ) => {
+        const origin = info.req.headers.origin;
+        if (origin === undefined || allowsOrigin(origin, info.req.headers.host)) {
+          done(true);
+          return;
+        }
+        log.warn({ origin, clientIp: clientIpOf(info.req) }, 'WebSocket upgrade refused: origin not allowed');
+        done(false, 403, 'Forbidden');
+      },
+    }),
   });
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
 
@@ -147,10 +173,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         guards.onConnect(connection as WebSocketConnection, clientIp(connection as WebSocketConnection)),
       onSubscribe: async (ctx, _id, payload) => {
         const connection = ctx as WebSocketConnection;
-        const guarded = await guards.guardOperation(connection, payload, clientIp(connection));
-        if (!guarded.ok) return guarded.errors;
-        const principal: Principal = guarded.principal;
+        // First, so that a refusal (syntax, validation, limits...) carries it too, as over HTTP.
         const requestId = randomUUID();
+        const guarded = await guards.guardOperation(connection, payload, clientIp(connection));
+        if (!guarded.ok) return withRequestId(guarded.errors, requestId);
+        const principal: Principal = guarded.principal;
         const base = createContext({
           payments,
           requestId,
@@ -166,7 +193,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           }
         } catch (error) {
           // A refusal (UNAUTHENTICATED...) is this operation's error, not the connection's end.
-          if (classifyError(error) !== 'internal') return [error as GraphQLError];
+          if (classifyError(error) !== 'internal') return withRequestId([error as GraphQLError], requestId);
           // Masked as over HTTP: thrown on, graphql-ws would print it and close the socket with its
           // message as the reason.
           log.error({ err: error, requestId }, 'internal error while creating the WebSocket context');
@@ -180,7 +207,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           contextValue,
         };
         const refused = await options.checkOperation?.(connection, args);
-        if (refused && refused.length > 0) return refused;
+        if (refused && refused.length > 0) return withRequestId(refused, requestId);
         return args;
       },
       // Once per operation that ran: a subscription that started is `ok` (its stream may still carry
@@ -199,7 +226,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       // Refused before running (syntax, validation, a hook) — or, rarely, a stream that threw.
       onError: (_connection, _id, _payload, errors) => {
         metrics?.graphqlOperations.inc({ operation_type: 'unknown', outcome: 'error' });
-        return formatErrors(errors);
+        const requestId = errors.map((e) => e.extensions['requestId']).find((v) => typeof v === 'string');
+        return formatErrors(errors, requestId);
       },
     },
     wss,
@@ -238,4 +266,19 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       return closing;
     },
   };
+}
+
+/** Copies of `errors` carrying the operation's request id (cached refusals are shared: never mutated). */
+function withRequestId(errors: readonly GraphQLError[], requestId: string): GraphQLError[] {
+  return errors.map(
+    (error) =>
+      new GraphQLError(error.message, {
+        ...(error.nodes && { nodes: error.nodes }),
+        ...(error.source && { source: error.source }),
+        ...(error.positions && { positions: error.positions }),
+        ...(error.path && { path: error.path }),
+        ...(error.originalError && { originalError: error.originalError }),
+        extensions: { ...error.extensions, requestId },
+      }),
+  );
 }

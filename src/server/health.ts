@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { sendJson, type RouteHandler } from './http-server.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -39,9 +40,61 @@ export function readinessRoute(checks: ReadinessCheck[], timeoutMs: number): Rou
   };
 }
 
-/** `GET /metrics`: Prometheus text format. */
-export function metricsRoute(metrics: GatewayMetrics): RouteHandler {
-  return async (_req, res) => {
+/**
+ * Who may read `/metrics`:
+ * - `token`: METRICS_TOKEN is set; `Authorization: Bearer <token>` is required (401 otherwise).
+ * - `loopback`: production without a token; only a scraper on the same host (or in the same pod) may
+ *   read, and only directly: a request that came through a proxy (it carries `X-Forwarded-For` or
+ *   `Forwarded`) is refused even from 127.0.0.1, since a local reverse proxy would make every
+ *   Internet caller look local.
+ * - `open`: test mode without a token, as before.
+ */
+export type MetricsAccess = { kind: 'token'; token: string } | { kind: 'loopback' } | { kind: 'open' };
+
+export function metricsAccessFor(config: {
+  metricsToken: string | undefined;
+  production: boolean;
+}): MetricsAccess {
+  if (config.metricsToken !== undefined) return { kind: 'token', token: config.metricsToken };
+  return config.production ? { kind: 'loopback' } : { kind: 'open' };
+}
+
+/** For the start-up banner. */
+export function describeMetricsAccess(access: MetricsAccess): string {
+  switch (access.kind) {
+    case 'token':
+      return 'Bearer METRICS_TOKEN required';
+    case 'loopback':
+      return 'loopback only, not through a proxy (production without METRICS_TOKEN)';
+    case 'open':
+      return 'open to anyone who reaches the port (set METRICS_TOKEN)';
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/** `GET /metrics`: Prometheus text format, behind {@link MetricsAccess}. */
+export function metricsRoute(
+  metrics: GatewayMetrics,
+  access: MetricsAccess = { kind: 'open' },
+): RouteHandler {
+  const expected = access.kind === 'token' ? digest(`Bearer ${access.token}`) : undefined;
+  return async (req, res) => {
+    if (expected !== undefined) {
+      // Digests compared in constant time: neither the length nor a prefix of the token leaks.
+      const given = digest(req.headers.authorization ?? '');
+      if (!timingSafeEqual(given, expected)) {
+        sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="metrics"' });
+        return;
+      }
+    } else if (access.kind === 'loopback') {
+      const proxied = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+      if (proxied || !LOOPBACK.test(req.socket.remoteAddress ?? '')) {
+        sendJson(res, 403, { error: 'forbidden: set METRICS_TOKEN to scrape from another host' });
+        return;
+      }
+    }
     const { contentType, body } = await metrics.render();
     res.writeHead(200, { 'content-type': contentType });
     res.end(body);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { ClientIpOf } from './client-ip.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PayloadTooLargeError } from './read-body.js';
 
@@ -9,6 +10,8 @@ export interface RequestInfo {
   /** From a well-formed `x-request-id` request header, else generated; echoed as a response header. */
   requestId: string;
   url: URL;
+  /** The caller's address (TRUSTED_PROXIES decides whether X-Forwarded-For counts); rate limits use it. */
+  clientIp: string | undefined;
   logger: Logger;
 }
 
@@ -29,6 +32,8 @@ export interface HttpServerOptions {
   routes: Route[];
   logger: Logger;
   metrics: GatewayMetrics;
+  /** Default: the socket's address. */
+  clientIpOf?: ClientIpOf;
   /**
    * How long close() lets in-flight requests finish before cutting their connections.
    * @default 10 s
@@ -67,6 +72,7 @@ export function sendJson(
 /** The gateway's one HTTP server: a small exact-match route table, request ids, metrics and draining. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger, metrics } = options;
+  const clientIpOf: ClientIpOf = options.clientIpOf ?? ((req) => req.socket.remoteAddress);
   const table = new Map<string, Map<string, RouteHandler>>();
   for (const route of options.routes) {
     const byMethod = table.get(route.path) ?? new Map<string, RouteHandler>();
@@ -95,7 +101,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const method = req.method ?? 'GET';
     const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);
     const route = handler ? url.pathname : 'unmatched';
-    const requestLogger = logger.child({ requestId });
+    const clientIp = clientIpOf(req);
+    const requestLogger = logger.child({ requestId, clientIp });
 
     // While shutting down, a finished response closes its connection instead of keeping it alive.
     if (closing) res.shouldKeepAlive = false;
@@ -115,7 +122,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       return;
     }
     Promise.resolve()
-      .then(() => handler(req, res, { requestId, url, logger: requestLogger }))
+      .then(() => handler(req, res, { requestId, url, clientIp, logger: requestLogger }))
       .catch((error: unknown) => {
         if (error instanceof PayloadTooLargeError) {
           if (!res.headersSent) {

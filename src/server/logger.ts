@@ -29,8 +29,10 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
 }
 
 /** The secret values of a config, for {@link LoggerOptions.secrets}. */
-export function configSecrets(config: Pick<Config, 'webhookSecret' | 'tokenSecret' | 'omise'>): string[] {
-  return [config.webhookSecret, config.tokenSecret, config.omise.secretKey].filter(
+export function configSecrets(
+  config: Pick<Config, 'webhookSecret' | 'tokenSecret' | 'omise'> & Partial<Pick<Config, 'metricsToken'>>,
+): string[] {
+  return [config.webhookSecret, config.tokenSecret, config.omise.secretKey, config.metricsToken].filter(
     (s): s is string => s !== undefined,
   );
 }

@@ -105,3 +105,38 @@ describe('REDIS_KEY_PREFIX', () => {
     expect(() => loadConfig({ REDIS_KEY_PREFIX: 'has space' })).toThrow(/REDIS_KEY_PREFIX/);
   });
 });
+
+describe('METRICS_TOKEN, TRUSTED_PROXIES, RATE_LIMIT_CLIENT_PER_MINUTE', () => {
+  it('defaults: no token, no trusted proxy, a client budget smaller than the default one', () => {
+    const config = loadConfig({});
+    expect(config.metricsToken).toBeUndefined();
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.rateLimitClientPerMinute).toBe(120);
+    expect(config.rateLimitClientPerMinute).toBeLessThan(config.rateLimitPerMinute);
+  });
+
+  it('reads them', () => {
+    const config = loadConfig({
+      METRICS_TOKEN: 'scrape-token-0123456789',
+      TRUSTED_PROXIES: ' 10.0.0.0/8, 192.168.1.7 ,loopback,2001:db8::/32',
+      RATE_LIMIT_CLIENT_PER_MINUTE: '30',
+    });
+    expect(config.metricsToken).toBe('scrape-token-0123456789');
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback', '2001:db8::/32']);
+    expect(config.rateLimitClientPerMinute).toBe(30);
+  });
+
+  it('refuses what it cannot use, naming the variable and not echoing the token', () => {
+    expect(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/TRUSTED_PROXIES/);
+    expect(() => loadConfig({ TRUSTED_PROXIES: 'proxy.internal' })).toThrow(/TRUSTED_PROXIES/);
+    expect(() => loadConfig({ RATE_LIMIT_CLIENT_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_CLIENT_PER_MINUTE/);
+    let message = '';
+    try {
+      loadConfig({ METRICS_TOKEN: 'short token' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/METRICS_TOKEN/);
+    expect(message).not.toContain('short token');
+  });
+});

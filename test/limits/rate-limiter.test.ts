@@ -38,6 +38,18 @@ describe('rate limiter in memory', () => {
     expect(await limiter.consume('svc:ops')).toEqual({ limited: false, remaining: 4 });
   });
 
+  it('counts client-token keys on their own, smaller budget', async () => {
+    const limiter = createRateLimiter({
+      pointsPerMinute: 5,
+      clientPointsPerMinute: 2,
+      keyPrefix: `t-${randomUUID()}`,
+    });
+    expectLimitedAfter(await burst(limiter.consume, 'client-ip:1.2.3.4', 4), 2);
+    // The same address without a client token is another budget, the larger one.
+    expectLimitedAfter(await burst(limiter.consume, 'ip:1.2.3.4', 7), 5);
+    expect(() => createRateLimiter({ pointsPerMinute: 5, clientPointsPerMinute: 0 })).toThrow();
+  });
+
   it('is off with 0 per minute', async () => {
     const limiter = createRateLimiter({ pointsPerMinute: 0 });
     expect(limiter).toMatchObject({ enabled: false, store: 'off' });
@@ -95,10 +107,13 @@ describe('rate limiter in Redis (127.0.0.1:6379)', () => {
 });
 
 describe('rateLimitKey', () => {
-  it('keys by service name, by client token charge, else by client IP', () => {
+  it('keys by service name, client tokens by client IP (whatever the charge), else by client IP', () => {
     expect(rateLimitKey({ kind: 'service', name: 'checkout', scopes: [] }, '1.2.3.4')).toBe('svc:checkout');
     expect(rateLimitKey({ kind: 'client', chargeId: 'chrg_1', expiresAt: new Date() }, '1.2.3.4')).toBe(
-      'charge:chrg_1',
+      'client-ip:1.2.3.4',
+    );
+    expect(rateLimitKey({ kind: 'client', chargeId: 'chrg_2', expiresAt: new Date() }, '1.2.3.4')).toBe(
+      'client-ip:1.2.3.4',
     );
     expect(rateLimitKey({ kind: 'anonymous' }, '::ffff:1.2.3.4')).toBe('ip:1.2.3.4');
     expect(rateLimitKey({ kind: 'anonymous-test-mode' }, '2001:DB8::1')).toBe('ip:2001:db8::1');
