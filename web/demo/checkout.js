@@ -219,7 +219,8 @@ const OUTCOMES = {
   SUCCESSFUL: { title: 'Payment received', detail: (c) => `Thank you! ${formatBaht(c.amount)} paid.` },
   FAILED: {
     title: 'Payment failed',
-    detail: (c) => `${c.failureMessage ?? 'The payment did not go through.'} Nothing was charged.`,
+    detail: (c) =>
+      `The payment did not go through${c.failureMessage ? ` (${c.failureMessage})` : ''}. Nothing was charged.`,
   },
   EXPIRED: {
     title: 'QR code expired',
