@@ -70,6 +70,10 @@ export interface Config {
   trustedProxies: string[];
   /** Seconds between reconciliation polls of a pending charge that has subscribers. */
   reconcileIntervalSeconds: number;
+  /** Most charges one instance keeps in its charge cache (LRU). */
+  chargeCacheSize: number;
+  /** How long a PENDING charge is served from the cache (a lost webhook costs at most this). */
+  chargeCachePendingTtlMs: number;
   idempotencyTtlSeconds: number;
   corsOrigins: string[];
   introspection: boolean;
@@ -165,6 +169,8 @@ const envSchema = z.object({
   ),
   TRUSTED_PROXIES: optionalString,
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(15),
+  CHARGE_CACHE_SIZE: positiveInt.default(10_000),
+  CHARGE_CACHE_PENDING_TTL_MS: nonNegativeInt.default(1_000),
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   CORS_ORIGINS: optionalString,
   GRAPHQL_INTROSPECTION: booleanFlag,
@@ -299,6 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     trustedProxies: parseTrustedProxies(e.TRUSTED_PROXIES),
     reconcileIntervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
+    chargeCacheSize: e.CHARGE_CACHE_SIZE,
+    chargeCachePendingTtlMs: e.CHARGE_CACHE_PENDING_TTL_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     corsOrigins: (e.CORS_ORIGINS ?? '')
       .split(',')

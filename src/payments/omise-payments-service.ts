@@ -4,7 +4,8 @@ import { paginate } from '../omise/paginate.js';
 import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
 import type { KeyValueStore } from '../realtime/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { fail, ok, type Result, type UserError } from './errors.js';
+import { fail, ok, UpstreamUnavailableError, type Result, type UserError } from './errors.js';
+import { ChargeReader } from './charge-reader.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
 import type { Charge, Metadata, Refund } from './model.js';
 import { IDEMPOTENCY_METADATA_KEY, mapCharge, mapCurrency, mapRefund } from './omise-mapper.js';
@@ -58,6 +59,11 @@ export interface PaymentsServiceDeps {
    * @default 200
    */
   qrCacheSize?: number;
+  /**
+   * The one charge reader (and its cache) that queries, subscriptions, webhooks and the poll share;
+   * default: one over `omise` and `kv`, sharing nothing with other instances.
+   */
+  charges?: ChargeReader;
   /** Tuning of the idempotency waits (tests); see IdempotencyOptions. */
   idempotency?: Pick<IdempotencyOptions, 'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'keyPrefix'>;
 }
@@ -82,9 +88,19 @@ export class OmisePaymentsService implements PaymentsService {
   private readonly now: () => Date;
   private readonly idempotency: IdempotencyService;
   private readonly qrImages: QrImageCache;
+  readonly charges: ChargeReader;
 
   constructor(private readonly deps: PaymentsServiceDeps) {
     this.omise = deps.omise;
+    this.charges =
+      deps.charges ??
+      new ChargeReader({
+        omise: deps.omise,
+        kv: deps.kv,
+        // Pending charges go stale on the business clock, so that a test moving the clock sees expiry.
+        ...(deps.now && { cache: { now: () => this.now().getTime() } }),
+        ...(deps.logger && { logger: deps.logger }),
+      });
     this.now = deps.now ?? (() => new Date());
     this.idempotency = new IdempotencyService({
       kv: deps.kv,
@@ -143,7 +159,7 @@ export class OmisePaymentsService implements PaymentsService {
         }),
       ),
     );
-    return created.ok ? ok(mapCharge(created.value)) : created;
+    return created.ok ? ok(await this.remembered(mapCharge(created.value))) : created;
   }
 
   /** A client-made source must be an unused TrueMoney QR source of exactly this amount. */
@@ -193,7 +209,7 @@ export class OmisePaymentsService implements PaymentsService {
       from: since,
       order: 'chronological',
     })) {
-      if (hasHandle(charge, handle)) return ok(mapCharge(charge));
+      if (hasHandle(charge, handle)) return ok(await this.remembered(mapCharge(charge)));
       if (++scanned >= RECONCILE_SCAN_LIMIT) break;
     }
     return undefined;
@@ -203,10 +219,7 @@ export class OmisePaymentsService implements PaymentsService {
 
   async getCharge(id: string): Promise<Charge | null> {
     if (!isChargeId(id)) return null;
-    return this.withSystemErrors('getCharge', async () => {
-      const found = await this.rejectionsAsUserErrors('retrieveCharge', () => this.omise.retrieveCharge(id));
-      return found.ok ? mapCharge(found.value) : null;
-    });
+    return this.withSystemErrors('getCharge', () => this.charges.read(id));
   }
 
   async listCharges(input: ListChargesInput): Promise<Result<ChargePage>> {
@@ -252,6 +265,8 @@ export class OmisePaymentsService implements PaymentsService {
         cursor: encodeCursor(offset + i + 1),
         node: mapCharge(charge),
       }));
+      // A page is as fresh as a read: it feeds the cache (and raises what is newer everywhere).
+      await Promise.all(edges.map((edge) => this.charges.remember(edge.node)));
       return ok({
         edges,
         pageInfo: {
@@ -325,11 +340,10 @@ export class OmisePaymentsService implements PaymentsService {
     write: Write,
     decide: (charge: Charge) => UserError[] | { amount: number; metadata: Metadata; void: boolean },
   ): Promise<Result<RefundOutcome>> {
-    const found = await this.rejectionsAsUserErrors('retrieveCharge', () =>
-      this.omise.retrieveCharge(chargeId),
-    );
+    // Fresh from Omise, not from the cache: the rules decide about money on it.
+    const found = await this.freshCharge(chargeId);
     if (!found.ok) return found;
-    const before = mapCharge(found.value);
+    const before = found.value;
     const decision = decide(before);
     if (Array.isArray(decision)) return fail(...decision);
     const metadata: Metadata = { ...decision.metadata };
@@ -355,17 +369,21 @@ export class OmisePaymentsService implements PaymentsService {
    */
   private async outcome(raw: OmiseRefund, before?: Charge): Promise<RefundOutcome> {
     const refund = mapRefund(raw);
+    let after: Charge | null;
     try {
-      // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list).
-      return { refund, charge: mapCharge(await this.omise.retrieveCharge(raw.charge)) };
+      // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list);
+      // the reader shares it with every instance before this answers.
+      after = await this.charges.readFresh(raw.charge);
     } catch (err) {
       if (before === undefined) throw err;
       this.deps.logger?.warn(
         { err, chargeId: before.id },
         'payments: refund made, but re-reading the charge failed; answering from the earlier read',
       );
-      return { refund, charge: chargeAfterRefund(before, refund) };
+      return { refund, charge: await this.remembered(chargeAfterRefund(before, refund)) };
     }
+    if (after === null) throw new UpstreamUnavailableError('Omise no longer knows the refunded charge');
+    return { refund, charge: after };
   }
 
   private async findRefundByHandle(
@@ -390,18 +408,16 @@ export class OmisePaymentsService implements PaymentsService {
     const idErrors = checkChargeIdShape(input.chargeId);
     if (idErrors.length > 0) return fail(...idErrors);
     return this.withSystemErrors('simulateChargeOutcome', async () => {
-      const found = await this.rejectionsAsUserErrors('retrieveCharge', () =>
-        this.omise.retrieveCharge(input.chargeId),
-      );
+      const found = await this.freshCharge(input.chargeId);
       if (!found.ok) return found;
-      const errors = checkSimulatable(mapCharge(found.value));
+      const errors = checkSimulatable(found.value);
       if (errors.length > 0) return fail(...errors);
       const marked = await this.rejectionsAsUserErrors('simulate', () =>
         input.outcome === 'SUCCESSFUL'
           ? this.omise.markChargeAsPaid(input.chargeId)
           : this.omise.markChargeAsFailed(input.chargeId),
       );
-      return marked.ok ? ok(mapCharge(marked.value)) : marked;
+      return marked.ok ? ok(await this.remembered(mapCharge(marked.value))) : marked;
     });
   }
 
@@ -410,6 +426,18 @@ export class OmisePaymentsService implements PaymentsService {
   }
 
   // ---- helpers ----
+
+  /** The charge as Omise has it now; CHARGE_NOT_FOUND when it does not know the id. */
+  private async freshCharge(chargeId: string): Promise<Result<Charge>> {
+    const charge = await this.charges.readFresh(chargeId);
+    return charge === null ? fail(...notFound()) : ok(charge);
+  }
+
+  /** A state a mutation produced, kept and shared before the caller is answered (read-your-writes). */
+  private async remembered(charge: Charge): Promise<Charge> {
+    await this.charges.remember(charge);
+    return charge;
+  }
 
   /** Runs an Omise call; a 4xx rejection becomes a failed Result, anything else is rethrown as is. */
   private async rejectionsAsUserErrors<T>(
@@ -451,9 +479,11 @@ function chargeAfterRefund(charge: Charge, refund: Refund): Charge {
 }
 
 function checkChargeIdShape(chargeId: string): UserError[] {
-  return isChargeId(chargeId)
-    ? []
-    : [{ code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: ['input', 'chargeId'] }];
+  return isChargeId(chargeId) ? [] : notFound();
+}
+
+function notFound(): UserError[] {
+  return [{ code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: ['input', 'chargeId'] }];
 }
 
 function hasHandle(object: OmiseCharge | OmiseRefund, handle: string): boolean {

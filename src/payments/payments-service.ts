@@ -1,5 +1,6 @@
 import type { Charge, Currency, Metadata, PaymentOutcome, Refund } from './model.js';
 import type { Result } from './errors.js';
+import type { ChargeReader } from './charge-reader.js';
 
 export interface CreateTrueMoneyChargeInput {
   amount: number;
@@ -63,6 +64,8 @@ export interface CallContext {
  * system failures throw UpstreamUnavailableError / UpstreamRateLimitedError (errors.ts).
  */
 export interface PaymentsService {
+  /** The one charge reader (and cache) behind getCharge; webhooks, the poll and subscriptions use it too. */
+  readonly charges: ChargeReader;
   createTrueMoneyCharge(input: CreateTrueMoneyChargeInput, context?: CallContext): Promise<Result<Charge>>;
   /** null when Omise does not know the id. */
   getCharge(id: string): Promise<Charge | null>;

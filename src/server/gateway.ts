@@ -9,7 +9,7 @@ import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/s
 import type { OmiseApi } from '../omise/api.js';
 import { DEFAULT_MAX_RETRY_AFTER_MS, OmiseClient } from '../omise/client.js';
 import { DocumentCache, DEFAULT_DOCUMENT_CACHE_SIZE } from '../graphql/document-cache.js';
-import { mapCharge } from '../payments/omise-mapper.js';
+import { ChargeReader } from '../payments/charge-reader.js';
 import { idempotencyTimingsFor } from '../payments/idempotency.js';
 import { createPaymentsService } from '../payments/omise-payments-service.js';
 import type { PaymentsService } from '../payments/payments-service.js';
@@ -264,6 +264,19 @@ export async function startGateway(
       createPaymentsService({
         omise,
         kv: realtime.kv,
+        charges: new ChargeReader({
+          omise,
+          kv: realtime.kv,
+          pubsub: realtime.pubsub,
+          cache: {
+            maxEntries: config.chargeCacheSize,
+            pendingTtlMs: config.chargeCachePendingTtlMs,
+            // On the business clock when one is given (tests move the simulator's clock past expiry).
+            ...(overrides.now && { now: () => overrides.now!().getTime() }),
+          },
+          logger: logger.child({ component: 'charge-cache' }),
+          onLookup: (outcome) => metrics.chargeCacheLookups.inc({ outcome }),
+        }),
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
         idempotency: idempotencyTimingsFor({
@@ -275,16 +288,18 @@ export async function startGateway(
         ...(overrides.now && { now: overrides.now }),
       });
 
-    // One publisher, one poller and one feed per process, on the shared pub/sub and key-value store:
-    // a webhook received by any instance reaches the subscribers of every instance.
-    const loadCharge = (chargeId: string) => payments.getCharge(chargeId);
+    // One charge reader (and cache), publisher, poller and feed per process, on the shared pub/sub and
+    // key-value store: a webhook received by any instance reaches the subscribers and caches of all.
+    const charges = payments.charges;
+    await charges.start();
+    closers.push(() => charges.close());
     const publisher = new ChargeStatusPublisher({
       pubsub: realtime.pubsub,
       kv: realtime.kv,
       logger: logger.child({ component: 'charge-status' }),
     });
     const poller = new ReconciliationPoller({
-      loadCharge,
+      loadCharge: (chargeId) => charges.readFresh(chargeId),
       publisher,
       intervalMs: config.reconcileIntervalSeconds * 1000,
       logger: logger.child({ component: 'reconciliation' }),
@@ -292,17 +307,16 @@ export async function startGateway(
     });
     const feed = new ChargeStatusFeed({
       pubsub: realtime.pubsub,
-      loadCharge,
+      loadCharge: (chargeId) => payments.getCharge(chargeId),
       poller,
       logger: logger.child({ component: 'charge-status' }),
     });
     const receiveWebhook =
       overrides.webhookReceiver ??
       createOmiseWebhookHandler({
-        omise,
+        charges,
         kv: realtime.kv,
         publisher,
-        mapCharge,
         ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
         logger,
         dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
@@ -445,6 +459,11 @@ export async function startGateway(
       'charge_status_subscriptions',
       'Open chargeStatus subscriptions on this instance.',
       () => feed.openCount,
+    );
+    metrics.gauge(
+      'charge_cache_entries',
+      'Charges held in the charge cache of this instance.',
+      () => charges.cache.size,
     );
     metrics.gauge(
       'reconciliation_polled_charges',

@@ -51,6 +51,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly chargeCacheLookups = new Counter({
+    name: 'charge_cache_lookups_total',
+    help: 'charge reads by outcome: hit (served from the charge cache) or miss (read from Omise).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

@@ -1,3 +1,4 @@
+import { OmiseClient } from '../../src/omise/client.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
@@ -190,18 +191,29 @@ describe('charge(id)', () => {
     expect(dataOf(await h.gql(ChargeDocument, { id: 'not-an-id' })).charge).toBeNull();
   });
 
-  it('the same charge aliased three times costs one Omise GET (per-request DataLoader)', async () => {
-    const { id } = await createCharge();
-    const before = h.omiseRequests.length;
+  it('the same charge aliased three times costs one Omise GET; the next read none (charge cache)', async () => {
+    // Made and paid at Omise directly, so that this gateway has never seen it.
+    const admin = new OmiseClient({ baseUrl: h.sim.url, secretKey: h.sim.secretKey, maxAttempts: 1 });
+    const { id } = await admin.createCharge({
+      amount: 12_300,
+      currency: 'THB',
+      source: { type: 'truemoney_qr' },
+    });
+    await admin.markChargeAsPaid(id);
+    const gets = () => h.omiseRequests.filter((r) => r.method === 'GET' && r.path === `/charges/${id}`);
     const data = dataOf(await h.gql(ChargeThreeTimesDocument, { id }));
     expect([data.a?.id, data.b?.id, data.c?.id]).toEqual([id, id, id]);
-    const gets = h.omiseRequests
-      .slice(before)
-      .filter((r) => r.method === 'GET' && r.path === `/charges/${id}`);
-    expect(gets).toHaveLength(1);
-    // The loader lives for one request only: the next operation reads Omise again.
-    await h.gql(ChargeDocument, { id });
-    expect(h.omiseRequests.filter((r) => r.path === `/charges/${id}`).length).toBeGreaterThanOrEqual(2);
+    expect(gets()).toHaveLength(1);
+    // A paid charge stays in the charge cache: the next operation does not ask Omise again.
+    expect(dataOf(await h.gql(ChargeDocument, { id })).charge?.status).toBe('SUCCESSFUL');
+    expect(gets()).toHaveLength(1);
+  });
+
+  it('a charge this gateway created is read back from the charge cache, without asking Omise', async () => {
+    const created = await createCharge();
+    const before = h.omiseRequests.length;
+    expect(dataOf(await h.gql(ChargeDocument, { id: created.id })).charge).toEqual(created);
+    expect(h.omiseRequests.slice(before)).toEqual([]);
   });
 
   it('qrCode.imageDataUri is the QR PNG, fetched only when asked for', async () => {

@@ -21,6 +21,7 @@ function explodingOn(id: string) {
 
 function bindAll(payments: PaymentsService): PaymentsService {
   return {
+    charges: payments.charges,
     createTrueMoneyCharge: (...a) => payments.createTrueMoneyCharge(...a),
     getCharge: (...a) => payments.getCharge(...a),
     listCharges: (...a) => payments.listCharges(...a),

@@ -85,7 +85,9 @@ describe('/metrics', () => {
     expect(text).toMatch(/graphql_operations_total\{operation_type="mutation",outcome="ok"\} \d+/);
     expect(text).toMatch(/graphql_operations_total\{operation_type="query",outcome="ok"\} \d+/);
     expect(text).toMatch(/omise_requests_total\{operation="createCharge",outcome="ok"\} 1\b/);
-    expect(text).toMatch(/omise_requests_total\{operation="retrieveCharge",outcome="ok"\} \d+/);
+    // The charge read right after its creation comes from the charge cache, not from Omise.
+    expect(text).toMatch(/charge_cache_lookups_total\{outcome="hit"\} 1\b/);
+    expect(text).toMatch(/charge_cache_entries 1\b/);
     expect(text).toMatch(/omise_request_duration_seconds_count\{operation="createCharge"\} 1\b/);
   });
 });

@@ -1,3 +1,4 @@
+import { OmiseClient } from '../../src/omise/client.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
@@ -139,7 +140,13 @@ describe('chargeStatus', () => {
   });
 
   it('Omise failing while the current state is read keeps the subscription open; the state arrives once Omise answers', async () => {
-    const chargeId = await createCharge();
+    // Made at Omise directly: a charge this gateway created would be in its charge cache, not read.
+    const admin = new OmiseClient({ baseUrl: h.sim.url, secretKey: h.sim.secretKey, maxAttempts: 1 });
+    const { id: chargeId } = await admin.createCharge({
+      amount: (nextAmount += 100),
+      currency: 'THB',
+      source: { type: 'truemoney_qr' },
+    });
     h.sim.faults.set({ errorRate: 1 });
     const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
     try {

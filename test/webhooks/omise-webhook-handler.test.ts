@@ -6,7 +6,7 @@ import {
   fromChargeStatusMessage,
   type ChargeStatusEvent,
 } from '../../src/payments/status-feed/index.js';
-import { mapCharge } from '../../src/payments/omise-mapper.js';
+import { ChargeReader } from '../../src/payments/charge-reader.js';
 import { MemoryKeyValueStore } from '../../src/realtime/index.js';
 import {
   createOmiseWebhookHandler,
@@ -300,10 +300,9 @@ describe('Omise webhook handler: concurrent and interrupted deliveries', () => {
     let now = Date.now();
     const kv = new MemoryKeyValueStore(() => now);
     const handler = createOmiseWebhookHandler({
-      omise: h.omise,
+      charges: new ChargeReader({ omise: h.omise, kv }),
       kv,
       publisher: h.publisher,
-      mapCharge,
       webhookSecret: h.simulator.webhookSecret,
       logger: memoryLogger().logger,
       dedupTtlMs: 60_000,

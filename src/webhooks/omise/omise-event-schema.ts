@@ -19,7 +19,33 @@ export const chargeEventData = z.object({
   id: z.string().regex(CHARGE_ID),
 });
 
+/** A refund event's data names its charge: a refund or void changes the charge (refunded amount). */
+export const refundEventData = z.object({
+  object: z.literal('refund'),
+  charge: z.string().regex(CHARGE_ID),
+});
+
 /** Event keys whose data is a charge. */
 export function isChargeEventKey(key: string): boolean {
   return key.startsWith('charge.');
+}
+
+/** Event keys whose data is a refund of a charge. */
+export function isRefundEventKey(key: string): boolean {
+  return key.startsWith('refund.');
+}
+
+export type EventSubject = { kind: 'charge'; chargeId: string } | { kind: 'invalid' } | { kind: 'other' };
+
+/** Which charge an event is about: charge events name it, refund events name it in `charge`. */
+export function chargeIdOfEvent(key: string, data: unknown): EventSubject {
+  if (isChargeEventKey(key)) {
+    const parsed = chargeEventData.safeParse(data);
+    return parsed.success ? { kind: 'charge', chargeId: parsed.data.id } : { kind: 'invalid' };
+  }
+  if (isRefundEventKey(key)) {
+    const parsed = refundEventData.safeParse(data);
+    return parsed.success ? { kind: 'charge', chargeId: parsed.data.charge } : { kind: 'invalid' };
+  }
+  return { kind: 'other' };
 }

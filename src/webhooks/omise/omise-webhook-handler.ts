@@ -1,12 +1,10 @@
 import type { Logger } from 'pino';
-import type { OmiseApi } from '../../omise/api.js';
-import { isOmiseNotFound } from '../../omise/errors.js';
-import type { OmiseCharge } from '../../omise/types.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../omise/webhook-signature.js';
+import type { ChargeReader } from '../../payments/charge-reader.js';
 import type { Charge } from '../../payments/model.js';
 import type { ChargeStatusPublisher } from '../../payments/status-feed/charge-status-publisher.js';
 import type { KeyValueStore } from '../../realtime/ports.js';
-import { chargeEventData, isChargeEventKey, omiseEventEnvelope } from './omise-event-schema.js';
+import { chargeIdOfEvent, omiseEventEnvelope } from './omise-event-schema.js';
 
 /** Largest webhook body accepted; the HTTP route refuses bigger ones (413) before reading them. */
 export const OMISE_WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
@@ -30,10 +28,10 @@ export interface WebhookResponse {
 export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
 
 export interface OmiseWebhookHandlerDeps {
-  omise: OmiseApi;
+  /** Re-fetches the charge from Omise (and so updates the charge cache of every instance). */
+  charges: Pick<ChargeReader, 'readFresh'>;
   kv: KeyValueStore;
   publisher: Pick<ChargeStatusPublisher, 'publish'>;
-  mapCharge: (charge: OmiseCharge) => Charge;
   /** base64. Set → every delivery must be signed with it; unset → signatures are not checked. */
   webhookSecret?: string;
   logger: Logger;
@@ -81,7 +79,7 @@ function isJsonContentType(value: string | string[] | undefined): boolean {
  * body and the headers and writes back `{status, body}` as JSON.
  */
 export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): WebhookHandler {
-  const { omise, kv, publisher, mapCharge, webhookSecret, logger } = deps;
+  const { charges, kv, publisher, webhookSecret, logger } = deps;
   const now = deps.now ?? Date.now;
   const prefix = deps.keyPrefix ?? 'gateway';
   const claimTtlMs = deps.claimTtlMs ?? DEFAULT_EVENT_CLAIM_TTL_MS;
@@ -136,16 +134,16 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
     }
     const { id: eventId, key } = envelope.data;
     const elog = log.child({ eventId, eventKey: key });
-    if (!isChargeEventKey(key)) {
-      elog.info('webhook ignored: not a charge event');
+    const about = chargeIdOfEvent(key, envelope.data.data);
+    if (about.kind === 'other') {
+      elog.info('webhook ignored: not a charge or refund event');
       return answer.received({ ignored: true });
     }
-    const data = chargeEventData.safeParse(envelope.data.data);
-    if (!data.success) {
-      elog.warn('webhook refused: charge event without a charge');
+    if (about.kind === 'invalid') {
+      elog.warn('webhook refused: charge or refund event without its charge');
       return answer.error(400, 'invalid_event');
     }
-    const chargeId = data.data.id;
+    const { chargeId } = about;
 
     // 3. Dedup, with an in-flight claim. Reasoning:
     //  - "processed" is written only after the publish succeeded, so a failure (answered 5xx) leaves the
@@ -184,34 +182,26 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
 
     // 4. Re-fetch: the event's copy of the charge is never trusted. Without a secret anyone can post
     //    it; with one it may still be older than the charge (deliveries are not ordered) or in the
-    //    account's API version rather than ours.
-    let omiseCharge: OmiseCharge;
+    //    account's API version rather than ours. The reader also puts the state in every instance's
+    //    charge cache before anything is published.
+    let charge: Charge | null;
     try {
-      omiseCharge = await omise.retrieveCharge(chargeId);
+      charge = await charges.readFresh(chargeId);
     } catch (error) {
-      if (isOmiseNotFound(error)) {
-        // Signed but unknown to our account (e.g. a test-mode event meant for another account's
-        // endpoint, or a charge from other keys): nothing to publish, and redelivery would not change
-        // that. Acknowledge and remember it.
-        elog.warn({ chargeId }, 'webhook ignored: Omise does not know the charge');
-        await markDone(kv, doneKey, deps.dedupTtlMs, elog);
-        await release();
-        return answer.received({ ignored: true });
-      }
       // Network, timeout, 5xx, 429 — and also 401/403 (our keys are wrong: fixing the configuration
-      // must not have lost the event). All retryable.
+      // must not have lost the event) or a charge we cannot read. All retryable.
       elog.error({ chargeId, err: error }, 'webhook not processed: could not re-fetch the charge');
       await release();
       return answer.error(503, 'upstream_unavailable');
     }
-
-    let charge: Charge;
-    try {
-      charge = mapCharge(omiseCharge);
-    } catch (error) {
-      elog.error({ chargeId, err: error }, 'webhook not processed: could not map the charge');
+    if (charge === null) {
+      // Signed but unknown to our account (e.g. a test-mode event meant for another account's
+      // endpoint, or a charge from other keys): nothing to publish, and redelivery would not change
+      // that. Acknowledge and remember it.
+      elog.warn({ chargeId }, 'webhook ignored: Omise does not know the charge');
+      await markDone(kv, doneKey, deps.dedupTtlMs, elog);
       await release();
-      return answer.error(500, 'internal_error');
+      return answer.received({ ignored: true });
     }
 
     // 5. Publish what Omise says now; the publisher drops states already published.

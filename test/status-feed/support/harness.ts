@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { OmiseClient } from '../../../src/omise/client.js';
 import { OmiseError } from '../../../src/omise/errors.js';
 import type { Charge } from '../../../src/payments/model.js';
+import { ChargeReader } from '../../../src/payments/charge-reader.js';
 import { mapCharge } from '../../../src/payments/omise-mapper.js';
 import { ChargeStatusPublisher } from '../../../src/payments/status-feed/index.js';
 import { MemoryKeyValueStore, MemoryPubSub } from '../../../src/realtime/index.js';
@@ -170,10 +171,9 @@ export async function startHarness(
   const { logger, text } = memoryLogger();
   const publisher = new ChargeStatusPublisher({ pubsub, kv: options.kv ?? kv, logger });
   const handler = createOmiseWebhookHandler({
-    omise,
+    charges: new ChargeReader({ omise, kv: options.kv ?? kv }),
     kv: options.kv ?? kv,
     publisher,
-    mapCharge,
     webhookSecret: simulator.webhookSecret,
     logger,
     dedupTtlMs: 60_000,
