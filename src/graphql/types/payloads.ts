@@ -1,10 +1,20 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType, UseMiddleware } from 'type-graphql';
+import { visibleToChargeReaders } from '../charge-visibility.js';
 import { ChargeType, RefundType } from './charge.js';
 import { UserErrorType } from './user-error.js';
 
+const READERS_ONLY =
+  'The charge after the operation; null unless the caller may also read it (charges:read): ' +
+  "a key with only this mutation's scope gets the rest of the payload, not the charge.";
+
 @ObjectType('CreateTrueMoneyChargePayload')
 export class CreateTrueMoneyChargePayload {
-  @Field(() => ChargeType, { nullable: true })
+  @Field(() => ChargeType, {
+    nullable: true,
+    description:
+      'The new charge (show its qrCode). Its creator sees it, without charges:read: every field comes ' +
+      "from its own input or is the new charge's id, status and QR code.",
+  })
   charge!: ChargeType | null;
 
   @Field(() => String, {
@@ -22,7 +32,8 @@ export class RefundChargePayload {
   @Field(() => RefundType, { nullable: true })
   refund!: RefundType | null;
 
-  @Field(() => ChargeType, { nullable: true })
+  @UseMiddleware(visibleToChargeReaders)
+  @Field(() => ChargeType, { nullable: true, description: READERS_ONLY })
   charge!: ChargeType | null;
 
   @Field(() => [UserErrorType])
@@ -34,7 +45,8 @@ export class VoidChargePayload {
   @Field(() => RefundType, { nullable: true })
   refund!: RefundType | null;
 
-  @Field(() => ChargeType, { nullable: true })
+  @UseMiddleware(visibleToChargeReaders)
+  @Field(() => ChargeType, { nullable: true, description: READERS_ONLY })
   charge!: ChargeType | null;
 
   @Field(() => [UserErrorType])
@@ -43,7 +55,8 @@ export class VoidChargePayload {
 
 @ObjectType('SimulateChargeOutcomePayload')
 export class SimulateChargeOutcomePayload {
-  @Field(() => ChargeType, { nullable: true })
+  @UseMiddleware(visibleToChargeReaders)
+  @Field(() => ChargeType, { nullable: true, description: READERS_ONLY })
   charge!: ChargeType | null;
 
   @Field(() => [UserErrorType])
