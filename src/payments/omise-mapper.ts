@@ -1,12 +1,20 @@
 import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
-import type { Charge, ChargeStatus, Currency, Metadata, QrCode, Refund } from './model.js';
+import {
+  isCurrency,
+  type Charge,
+  type ChargeStatus,
+  type Currency,
+  type Metadata,
+  type QrCode,
+  type Refund,
+} from './model.js';
 
 /**
  * Omise wire objects → the gateway's domain (model.ts). Omise's field names stop here.
  *
  * Lenient where Omise itself varies across API versions (`created` vs `created_at`, `refunded` vs
  * `refunded_amount`, lowercase currency, `Z` vs `+00:00`, no `status` in very old charges), strict where
- * a wrong value would cost money (amounts must be integers, the currency must be THB).
+ * a wrong value would cost money (amounts must be integers, the currency one of CURRENCIES).
  */
 
 /** The metadata key that carries the gateway's idempotency handle (see idempotency.ts). */
@@ -42,7 +50,8 @@ function optionalTimestamp(value: unknown, field: string): Date | null {
   return value === null || value === undefined ? null : parseOmiseTimestamp(value, field);
 }
 
-function satang(value: unknown, field: string): number {
+/** An amount in the currency's smallest unit, as Omise sends it. */
+function minorUnits(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new OmiseMappingError(`${field} is not a non-negative integer amount`);
   }
@@ -51,7 +60,8 @@ function satang(value: unknown, field: string): number {
 
 export function mapCurrency(value: unknown, field = 'currency'): Currency {
   const upper = typeof value === 'string' ? value.toUpperCase() : '';
-  if (upper !== 'THB') throw new OmiseMappingError(`${field} ${String(value)} is not supported (THB only)`);
+  if (!isCurrency(upper))
+    throw new OmiseMappingError(`${field} ${String(value)} is not a supported currency`);
   return upper;
 }
 
@@ -91,7 +101,7 @@ export function mapRefund(raw: OmiseRefund): Refund {
   return {
     id: raw.id,
     chargeId: String(raw.charge),
-    amount: satang(raw.amount, `refund ${raw.id} amount`),
+    amount: minorUnits(raw.amount, `refund ${raw.id} amount`),
     currency: mapCurrency(raw.currency, `refund ${raw.id} currency`),
     voided: raw.voided === true,
     metadata: mapMetadata(raw.metadata),
@@ -112,7 +122,7 @@ function sourceType(raw: OmiseCharge): string {
 export function mapCharge(raw: OmiseCharge): Charge {
   if (typeof raw?.id !== 'string' || raw.id === '') throw new OmiseMappingError('charge without an id');
   const what = `charge ${raw.id}`;
-  const amount = satang(raw.amount, `${what} amount`);
+  const amount = minorUnits(raw.amount, `${what} amount`);
   const refundedRaw = raw.refunded_amount ?? (raw as { refunded?: unknown }).refunded ?? 0;
   const expiresAt = optionalTimestamp(raw.expires_at, `${what}.expires_at`);
   const refunds = Array.isArray(raw.refunds?.data) ? raw.refunds.data.map(mapRefund) : [];
@@ -133,7 +143,7 @@ export function mapCharge(raw: OmiseCharge): Charge {
     expiredAt: optionalTimestamp(raw.expired_at, `${what}.expired_at`),
     failureCode: stringOrNull(raw.failure_code),
     failureMessage: stringOrNull(raw.failure_message),
-    refundedAmount: satang(refundedRaw, `${what} refunded_amount`),
+    refundedAmount: minorUnits(refundedRaw, `${what} refunded_amount`),
     refundable: raw.refundable === true,
     voidable: raw.can_perform_void === true,
     voided: raw.voided === true,

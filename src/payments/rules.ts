@@ -186,7 +186,7 @@ export function checkRefundAmount(amount: number | null | undefined): UserError[
     : [
         {
           code: 'INVALID_AMOUNT',
-          message: 'amount must be a positive integer number of satang',
+          message: "amount must be a positive integer in the charge's smallest currency unit",
           field: field('amount'),
         },
       ];
@@ -233,7 +233,7 @@ export function checkRefund(charge: Charge, amount: number, now: Date): UserErro
     return [
       {
         code: 'REFUND_EXCEEDS_REMAINING',
-        message: `amount exceeds what is left to refund (${remaining} satang)`,
+        message: `amount exceeds what is left to refund (${remaining} in the charge's smallest currency unit)`,
         field: field('amount'),
       },
     ];

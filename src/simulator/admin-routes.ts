@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ControllableClock } from './clock.js';
+import type { SimulatorEngine } from './engine.js';
 import { badRequest } from './errors.js';
 import { faultSettingsSchema, type FaultInjector } from './faults.js';
 import { isHttpUrl } from './params.js';
@@ -12,6 +13,7 @@ import { formatTimestamp } from './time.js';
 import type { WebhookDispatcher } from './webhook-delivery.js';
 
 interface AdminDeps {
+  engine: Pick<SimulatorEngine, 'importForeignCharge'>;
   faults: FaultInjector;
   clock: ControllableClock;
   dispatcher: WebhookDispatcher;
@@ -32,6 +34,11 @@ function parseOrBadRequest<T>(schema: z.ZodType<T>, value: unknown): T {
 const advanceSchema = z.object({ ms: z.number().int().min(0) });
 const setSchema = z.object({ ms: z.number().int().optional(), time: z.string().optional() });
 const urlsSchema = z.object({ urls: z.array(z.string().refine(isHttpUrl, 'must be an http(s) URL')) });
+const foreignChargeSchema = z.object({
+  amount: z.number().int().min(1),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, 'three letters'),
+  status: z.enum(['pending', 'successful']).default('successful'),
+});
 const waitSchema = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() });
 
 export function adminRoutes(deps: AdminDeps): Route[] {
@@ -59,6 +66,9 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       await deps.clock.set(ms);
       return { json: clockView() };
     }),
+    route('POST', '/_simulator/charges/foreign', 'secret', (req) => ({
+      json: deps.engine.importForeignCharge(parseOrBadRequest(foreignChargeSchema, req.params)),
+    })),
     route('GET', '/_simulator/deliveries', 'secret', () => ({
       json: { object: 'list', data: deps.dispatcher.deliveries() },
     })),

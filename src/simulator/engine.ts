@@ -190,6 +190,43 @@ export class SimulatorEngine {
     return data;
   }
 
+  /**
+   * Admin (`POST /_simulator/charges/foreign`): a charge the same account holds from another payment
+   * method (a card charge in JPY or USD...), which this simulator cannot create through /charges. It
+   * has no source, is created now, and is `successful` (a `charge.complete` event) or `pending`.
+   * `currency` is any three letters, so that a client can also see what it does with one it cannot
+   * represent.
+   */
+  importForeignCharge(input: { amount: number; currency: string; status: 'pending' | 'successful' }): Json {
+    const now = this.options.clock.now();
+    const charge: ChargeRecord = {
+      id: newId('chrg'),
+      seq: this.store.nextSeq(),
+      amount: input.amount,
+      currency: input.currency.toUpperCase(),
+      sourceId: '',
+      documentId: '',
+      paymentId: newId('pay2'),
+      status: input.status,
+      description: null,
+      metadata: {},
+      returnUri: null,
+      webhookEndpoints: [],
+      createdAt: now,
+      expiresAt: now + DEFAULT_EXPIRY_MS,
+      paidAt: input.status === 'successful' ? now : null,
+      expiredAt: null,
+      failureCode: null,
+      failureMessage: null,
+      transactionId: input.status === 'successful' ? newId('trxn') : null,
+      refundIds: [],
+    };
+    this.store.charges.set(charge.id, charge);
+    const data = serializeCharge(charge, this.ctx());
+    this.emit(input.status === 'successful' ? 'charge.complete' : 'charge.create', data, charge);
+    return data;
+  }
+
   getCharge(id: string): Json {
     return serializeCharge(this.findCharge(id), this.ctx());
   }

@@ -102,6 +102,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const { server, dispose } = createSimulatorServer({
     apiRoutes: apiRoutes(engine, store, () => baseUrl),
     adminRoutes: adminRoutes({
+      engine,
       faults,
       clock,
       dispatcher,

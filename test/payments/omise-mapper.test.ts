@@ -117,15 +117,22 @@ describe('mapCharge', () => {
     expect(Number.isNaN(charge.createdAt.getTime())).toBe(false);
   });
 
-  it('refuses what it cannot represent: non-THB currency (go PayNow in SGD), fractional amounts, unknown status', () => {
+  it('reads every currency Omise supports (go PayNow in SGD); refuses an unknown currency, fractional amounts, unknown status', () => {
     const paynow = fixture<OmiseCharge & { created_at_at?: string }>('go/charge-paynow-qr-pending.json');
-    expect(() => mapCharge(paynow)).toThrow(OmiseMappingError);
-    expect(() => mapCharge(paynow)).toThrow(/SGD/);
-    // The same recording in THB, with its documented `created_at_at` typo repaired, maps with its QR.
-    const repaired = mapCharge({ ...paynow, currency: 'THB', created_at: paynow.created_at_at ?? '' });
+    // The recording has a documented `created_at_at` typo; repaired, it maps, in SGD, with its QR.
+    const repaired = mapCharge({ ...paynow, created_at: paynow.created_at_at ?? '' });
+    expect(repaired.currency).toBe('SGD');
+    expect(repaired.amount).toBe(paynow.amount);
     expect(repaired.qrCode?.imageUrl).toMatch(/\/downloads\/542F307C03299822$/);
     expect(repaired.sourceType).toBe('paynow');
-    expect(() => mapCharge({ ...paynow, currency: 'THB' })).toThrow(/created_at/);
+    expect(() => mapCharge(paynow)).toThrow(/created_at/);
+    // Lowercase as in 2017-11-02 shapes; yen as is (no decimals).
+    expect(mapCharge({ ...guideCharge(), currency: 'jpy', amount: 1234 })).toMatchObject({
+      currency: 'JPY',
+      amount: 1234,
+    });
+    expect(() => mapCharge({ ...guideCharge(), currency: 'XTS' })).toThrow(OmiseMappingError);
+    expect(() => mapCharge({ ...guideCharge(), currency: 'XTS' })).toThrow(/XTS/);
     const guide = guideCharge();
     expect(() => mapCharge({ ...guide, amount: 4000.5 })).toThrow(/amount/);
     expect(() => mapCharge({ ...guide, refunded_amount: -1 })).toThrow(/refunded_amount/);

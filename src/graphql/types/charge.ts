@@ -24,7 +24,7 @@ export class RefundType implements model.Refund {
   @Field(() => ID)
   chargeId!: string;
 
-  @Field(() => Int, { description: 'Refunded amount in the smallest currency unit (satang).' })
+  @Field(() => Int, { description: "Refunded amount in the currency's smallest unit (see Currency)." })
   amount!: number;
 
   @Field(() => CurrencyEnum)
@@ -48,7 +48,10 @@ export class ChargeType implements model.Charge {
   @Field(() => ChargeStatusEnum)
   status!: model.ChargeStatus;
 
-  @Field(() => Int, { description: 'Amount in the smallest currency unit (satang): 10000 is 100.00 THB.' })
+  @Field(() => Int, {
+    description:
+      "Amount in the currency's smallest unit (see Currency): 10000 THB is 100.00 THB, 10000 JPY is ¥10000.",
+  })
   amount!: number;
 
   @Field(() => CurrencyEnum)
@@ -90,7 +93,7 @@ export class ChargeType implements model.Charge {
   @Field(() => String, { nullable: true })
   failureMessage!: string | null;
 
-  @Field(() => Int, { description: 'Sum of the refunds so far, in satang.' })
+  @Field(() => Int, { description: "Sum of the refunds so far, in the currency's smallest unit." })
   refundedAmount!: number;
 
   @Field(() => Boolean)

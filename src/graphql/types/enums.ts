@@ -1,5 +1,10 @@
 import { registerEnumType } from 'type-graphql';
-import type { ChargeStatus, Currency, PaymentOutcome } from '../../payments/model.js';
+import {
+  CURRENCY_EXPONENTS,
+  type ChargeStatus,
+  type Currency,
+  type PaymentOutcome,
+} from '../../payments/model.js';
 import type { UserErrorCode } from '../../payments/errors.js';
 
 /*
@@ -15,7 +20,22 @@ export const ChargeStatusEnum = {
   REVERSED: 'REVERSED',
 } as const satisfies { [K in ChargeStatus]: K };
 
-export const CurrencyEnum = { THB: 'THB' } as const satisfies { [K in Currency]: K };
+export const CurrencyEnum = {
+  AUD: 'AUD',
+  CAD: 'CAD',
+  CHF: 'CHF',
+  CNY: 'CNY',
+  DKK: 'DKK',
+  EUR: 'EUR',
+  GBP: 'GBP',
+  HKD: 'HKD',
+  IDR: 'IDR',
+  JPY: 'JPY',
+  MYR: 'MYR',
+  SGD: 'SGD',
+  THB: 'THB',
+  USD: 'USD',
+} as const satisfies { [K in Currency]: K };
 
 export const PaymentOutcomeEnum = {
   SUCCESSFUL: 'SUCCESSFUL',
@@ -63,7 +83,20 @@ registerEnumType(ChargeStatusEnum, {
     },
   },
 });
-registerEnumType(CurrencyEnum, { name: 'Currency', description: 'ISO 4217 currency.' });
+registerEnumType(CurrencyEnum, {
+  name: 'Currency',
+  description:
+    'ISO 4217 currency: every currency an Omise account can hold charges in, so that any charge can be ' +
+    "read. Creating a charge accepts THB only (TrueMoney QR). Amounts are integers in the currency's " +
+    'smallest unit; each value says its exponent (decimal places): JPY has none, all others two.',
+  valuesConfig: Object.fromEntries(
+    Object.keys(CurrencyEnum).map((code) => {
+      const exponent = CURRENCY_EXPONENTS[code as Currency];
+      const example = exponent === 0 ? `amount 12345 is 12345 ${code}` : `amount 12345 is 123.45 ${code}`;
+      return [code, { description: `Exponent ${exponent}: ${example}.` }];
+    }),
+  ),
+});
 registerEnumType(PaymentOutcomeEnum, {
   name: 'PaymentOutcome',
   description: 'The outcome simulateChargeOutcome applies to a pending charge (test mode).',

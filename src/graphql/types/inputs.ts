@@ -8,7 +8,10 @@ export class CreateTrueMoneyChargeInputType {
   @Field(() => Int, { description: 'Amount in satang, 10000..5000000 (100.00..50,000.00 THB).' })
   amount!: number;
 
-  @Field(() => CurrencyEnum, { defaultValue: 'THB' })
+  @Field(() => CurrencyEnum, {
+    defaultValue: 'THB',
+    description: 'THB only (TrueMoney QR); another currency gets userErrors UNSUPPORTED_CURRENCY.',
+  })
   currency!: model.Currency;
 
   @Field(() => ID, {
@@ -39,7 +42,11 @@ export class RefundChargeInputType {
   @Field(() => ID)
   chargeId!: string;
 
-  @Field(() => Int, { nullable: true, description: 'In satang; omitted → what is left to refund.' })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "In the charge's currency's smallest unit (satang for THB); omitted → what is left to refund.",
+  })
   amount?: number | null;
 
   @Field(() => JSONObjectResolver, { nullable: true })

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../omise/webhook-signature.js';
 import type { ChargeReader } from '../../payments/charge-reader.js';
 import type { Charge } from '../../payments/model.js';
+import { OmiseMappingError } from '../../payments/omise-mapper.js';
 import type { ChargeStatusPublisher } from '../../payments/status-feed/charge-status-publisher.js';
 import type { KeyValueStore } from '../../realtime/ports.js';
 import { chargeIdOfEvent, omiseEventEnvelope } from './omise-event-schema.js';
@@ -188,8 +189,20 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
     try {
       charge = await charges.readFresh(chargeId);
     } catch (error) {
+      if (error instanceof OmiseMappingError) {
+        // A charge the gateway cannot represent (an unknown currency or status...) stays so on every
+        // redelivery: a 5xx would make Omise redeliver it for ever. No subscriber can be waiting for
+        // it either (chargeStatus reads it through the same mapper). Acknowledge, and say so loudly.
+        elog.error(
+          { chargeId, err: error },
+          'webhook acknowledged but not published: the gateway cannot represent this charge',
+        );
+        await markDone(kv, doneKey, deps.dedupTtlMs, elog);
+        await release();
+        return answer.received({ ignored: true });
+      }
       // Network, timeout, 5xx, 429 — and also 401/403 (our keys are wrong: fixing the configuration
-      // must not have lost the event) or a charge we cannot read. All retryable.
+      // must not have lost the event). All retryable.
       elog.error({ chargeId, err: error }, 'webhook not processed: could not re-fetch the charge');
       await release();
       return answer.error(503, 'upstream_unavailable');
