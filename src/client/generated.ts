@@ -20,6 +20,7 @@ export type ChargeStatus =
 export type CreateTrueMoneyChargeInput = {
   /** Amount in satang, 10000..5000000 (100.00..50,000.00 THB). */
   amount: number;
+  /** THB only (TrueMoney QR); another currency gets userErrors UNSUPPORTED_CURRENCY. */
   currency?: Currency;
   description?: string | null | undefined;
   /** Same key and same input → the first result again; same key, other input → IDEMPOTENCY_KEY_REUSED. */
@@ -30,9 +31,36 @@ export type CreateTrueMoneyChargeInput = {
   sourceId?: string | null | undefined;
 };
 
-/** ISO 4217 currency. */
+/** ISO 4217 currency: every currency an Omise account can hold charges in, so that any charge can be read. Creating a charge accepts THB only (TrueMoney QR). Amounts are integers in the currency's smallest unit; each value says its exponent (decimal places): JPY has none, all others two. */
 export type Currency =
-  | 'THB';
+  /** Exponent 2: amount 12345 is 123.45 AUD. */
+  | 'AUD'
+  /** Exponent 2: amount 12345 is 123.45 CAD. */
+  | 'CAD'
+  /** Exponent 2: amount 12345 is 123.45 CHF. */
+  | 'CHF'
+  /** Exponent 2: amount 12345 is 123.45 CNY. */
+  | 'CNY'
+  /** Exponent 2: amount 12345 is 123.45 DKK. */
+  | 'DKK'
+  /** Exponent 2: amount 12345 is 123.45 EUR. */
+  | 'EUR'
+  /** Exponent 2: amount 12345 is 123.45 GBP. */
+  | 'GBP'
+  /** Exponent 2: amount 12345 is 123.45 HKD. */
+  | 'HKD'
+  /** Exponent 2: amount 12345 is 123.45 IDR. */
+  | 'IDR'
+  /** Exponent 0: amount 12345 is 12345 JPY. */
+  | 'JPY'
+  /** Exponent 2: amount 12345 is 123.45 MYR. */
+  | 'MYR'
+  /** Exponent 2: amount 12345 is 123.45 SGD. */
+  | 'SGD'
+  /** Exponent 2: amount 12345 is 123.45 THB. */
+  | 'THB'
+  /** Exponent 2: amount 12345 is 123.45 USD. */
+  | 'USD';
 
 /** The outcome simulateChargeOutcome applies to a pending charge (test mode). */
 export type PaymentOutcome =
