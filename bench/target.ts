@@ -8,10 +8,10 @@ import { Agent, createServer, request as httpRequest, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../src/config/config.js';
-import { OmiseClient } from '../src/omise/client.js';
+import { createOmiseClient, OmiseClient } from '../src/omise/client.js';
 import { createRealtime, type Realtime } from '../src/realtime/index.js';
 import { createLogger } from '../src/server/logger.js';
-import { createOmiseClient, startGateway, type RunningGateway } from '../src/server/gateway.js';
+import { startGateway, type RunningGateway } from '../src/server/gateway.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/index.js';
 import { CHARGE_QUERY, createCharge, postGraphQL } from './operations.js';
 import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
@@ -27,7 +27,7 @@ let webhookTarget: { sim: RunningSimulator; url: string } | undefined;
 
 /** The gateway's own Omise client, whose fetch only counts the requests it sends. */
 function countingOmiseClient(config: Config): OmiseClient {
-  return createOmiseClient(config, {
+  return createOmiseClient(config.omise, {
     fetch: (input, init) => {
       omiseCalls += 1;
       return fetch(input, init);

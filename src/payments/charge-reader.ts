@@ -12,6 +12,7 @@ import {
   fromChargeStatusMessage,
   toChargeStatusMessage,
 } from './status-feed/charge-status-event.js';
+import type { GaugeRegistry } from './status-feed/status-feed.js';
 import { FreshReads } from './status-feed/fresh-reads.js';
 
 /** The topic on which instances hand each other the charge states they learn. */
@@ -40,6 +41,8 @@ export interface ChargeReaderOptions {
   logger?: Logger;
   /** Told about each `read`: served from memory (`hit`) or from Omise (`miss`). For metrics. */
   onLookup?: (outcome: 'hit' | 'miss') => void;
+  /** The cache's size is exposed as a gauge here. */
+  gauges?: GaugeRegistry;
 }
 
 interface ChargeUpdateMessage {
@@ -71,6 +74,11 @@ export class ChargeReader {
     this.fresh = new FreshReads((chargeId) => this.load(chargeId));
     this.keyPrefix = options.keyPrefix ?? 'gateway';
     this.versionTtlMs = options.versionTtlMs ?? DEFAULT_CHARGE_VERSION_TTL_MS;
+    options.gauges?.gauge(
+      'charge_cache_entries',
+      'Charges held in the charge cache of this instance.',
+      () => this.cache.size,
+    );
   }
 
   /** Starts taking the states other instances publish. Idempotent; without `pubsub`, nothing to do. */

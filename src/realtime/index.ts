@@ -47,20 +47,48 @@ export interface RealtimeConfig {
   maxQueuedMessages?: number;
 }
 
+/** A dependency readiness depends on (GET /readyz): resolves when it answers. */
+export interface RealtimeReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
 export interface Realtime {
   kv: KeyValueStore;
   pubsub: PubSub;
   kind: 'memory' | 'redis';
+  /** Prefix of every key and channel; other stores on the same Redis (rate limits) put theirs after it. */
+  keyPrefix: string;
+  /**
+   * Redis only: the rate limiter's own connection, failing fast (a command gives up after
+   * {@link RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS}): a slow Redis must not slow every request down.
+   */
+  rateLimitRedis?: Redis;
+  /** The key-value store and the pub/sub answer. */
+  readinessChecks: RealtimeReadinessCheck[];
   /** Ends all subscriptions and closes the Redis connections. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_KEY_PREFIX = 'tmgw:';
+/** The rate limiter's Redis commands give up after this; its in-memory insurance then decides. */
+export const RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS = 500;
+/** Until its connection is ready each instance counts alone; start-up waits this long for it. */
+export const RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS = 5_000;
+
+function readinessChecksOf(kv: KeyValueStore, pubsub: PubSub): RealtimeReadinessCheck[] {
+  return [
+    { name: 'keyValueStore', check: () => kv.ping() },
+    { name: 'pubSub', check: () => pubsub.ping() },
+  ];
+}
 
 /**
- * Builds the shared-state adapters: memory without `redisUrl`, Redis otherwise. With Redis it opens two
- * connections (commands + publish, and subscriptions) and resolves once both are ready; it rejects with
- * RealtimeUnavailableError when Redis is not reachable within `startupTimeoutMs`.
+ * Builds the shared-state adapters: memory without `redisUrl`, Redis otherwise. With Redis it opens three
+ * connections (commands + publish, subscriptions, rate limits) and resolves once the first two are ready;
+ * it rejects with RealtimeUnavailableError when Redis is not reachable within `startupTimeoutMs`. The
+ * rate-limit connection is waited for a short while only: until it is ready the rate limiter counts per
+ * instance in memory.
  */
 export async function createRealtime(config: RealtimeConfig = {}): Promise<Realtime> {
   if (!config.redisUrl) {
@@ -70,6 +98,8 @@ export async function createRealtime(config: RealtimeConfig = {}): Promise<Realt
       kv,
       pubsub,
       kind: 'memory',
+      keyPrefix: config.keyPrefix ?? DEFAULT_KEY_PREFIX,
+      readinessChecks: readinessChecksOf(kv, pubsub),
       close: async () => {
         await pubsub.close();
         kv.close();
@@ -92,6 +122,15 @@ export async function createRealtime(config: RealtimeConfig = {}): Promise<Realt
     await closeConnections(commands, subscriber);
     throw error;
   }
+  const rateLimitRedis = createRedisConnection(config.redisUrl, {
+    name: 'tmgw-ratelimit',
+    commandTimeoutMs: RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS,
+    logger: config.logger,
+  });
+  // Until it is ready each instance counts alone (the insurance limiter): start with budgets shared.
+  await waitUntilReady(rateLimitRedis, RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS).catch(() =>
+    config.logger?.warn('rate limiting: Redis not ready; limiting per instance in memory until it is'),
+  );
   const kv = new RedisKeyValueStore(commands, { keyPrefix });
   const pubsub = new RedisPubSub({
     publisher: commands,
@@ -104,9 +143,12 @@ export async function createRealtime(config: RealtimeConfig = {}): Promise<Realt
     kv,
     pubsub,
     kind: 'redis',
+    keyPrefix,
+    rateLimitRedis,
+    readinessChecks: readinessChecksOf(kv, pubsub),
     close: async () => {
       await pubsub.close();
-      await closeConnections(commands, subscriber);
+      await closeConnections(commands, subscriber, rateLimitRedis);
     },
   };
 }

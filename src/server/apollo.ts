@@ -11,13 +11,14 @@ import type { GraphQLSchema, ParseOptions, ValidationRule } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
-import { createContext, type ClientTokenIssuer, type GraphQLContext } from '../graphql/context.js';
-import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { formatGatewayError } from '../graphql/errors.js';
 import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
-import type { PaymentsService } from '../payments/payments-service.js';
-import { sendJson, type RouteHandler } from './http-server.js';
+import type { CorsPolicy } from './cors.js';
+import { sendJson, type Route, type RouteHandler } from './http-server.js';
 import type { GatewayMetrics } from './metrics.js';
 import { readBody } from './read-body.js';
+import type { ContextExtension, RequestContextFactory } from './request-context.js';
 
 export interface ApolloOptions {
   schema: GraphQLSchema;
@@ -71,9 +72,6 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
   });
 }
 
-/** Adds to the base context of an operation (e.g. the authenticated principal); may throw a GraphQLError. */
-export type ContextExtension = (req: IncomingMessage, base: GraphQLContext) => Promise<GraphQLContext>;
-
 /**
  * Who is calling (src/limits createHttpGuard): authenticates the `Authorization` header and counts the
  * request against its rate-limit budget; throws UNAUTHENTICATED (401) or RATE_LIMITED (429) errors.
@@ -85,11 +83,28 @@ export type HttpGuard = (request: {
 
 export interface GraphQLRouteOptions {
   apollo: ApolloServer<GraphQLContext>;
-  payments: PaymentsService;
-  maxBodyBytes: number;
+  /** Builds each operation's context (the same factory serves WebSocket). */
+  contextFor: RequestContextFactory;
+  /**
+   * Largest request body (413 above).
+   * @default 1 MiB
+   */
+  maxBodyBytes?: number | undefined;
   guard: HttpGuard;
-  clientTokens: ClientTokenIssuer;
-  extendContext?: ContextExtension;
+  /** Adds to each operation's context from its HTTP request, after authentication. */
+  extendContext?: ContextExtension<IncomingMessage> | undefined;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** `POST`, `GET` and `OPTIONS /graphql`, under the CORS policy. */
+export function graphqlRoutes(options: GraphQLRouteOptions & { cors: CorsPolicy }): Route[] {
+  const graphql = options.cors.wrap(graphqlRoute(options));
+  return [
+    { method: 'POST', path: '/graphql', handler: graphql },
+    { method: 'GET', path: '/graphql', handler: graphql },
+    { method: 'OPTIONS', path: '/graphql', handler: options.cors.preflight() },
+  ];
 }
 
 /**
@@ -97,7 +112,8 @@ export interface GraphQLRouteOptions {
  * about three times faster than the express integration. The apollo server must have been started.
  */
 export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
-  const { apollo, payments, maxBodyBytes, guard, clientTokens, extendContext } = options;
+  const { apollo, contextFor, guard, extendContext } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (req, res, { requestId, url, clientIp, logger }) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
@@ -127,22 +143,14 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
       // Runs before any field resolves: an unauthenticated or rate-limited request is refused whole.
-      context: async () => {
-        try {
-          const principal = await guard({
-            authorization: req.headers.authorization,
-            clientIp,
-          });
-          const base = createContext({ payments, requestId, logger, principal, clientTokens });
-          return extendContext ? await extendContext(req, base) : base;
-        } catch (error) {
-          // Refusals (UNAUTHENTICATED...) are GraphQLErrors and pass; anything else is masked here, since
-          // Apollo would otherwise answer with its message.
-          if (classifyError(error) !== 'internal') throw error;
-          logger.error({ err: error }, 'internal error while creating the GraphQL context');
-          throw internalError(requestId);
-        }
-      },
+      context: () =>
+        contextFor({
+          transport: req,
+          requestId,
+          logger,
+          principal: () => guard({ authorization: req.headers.authorization, clientIp }),
+          extend: extendContext,
+        }),
     });
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) {

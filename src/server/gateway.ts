@@ -1,22 +1,22 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
+import type { ValidationRule } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
+import type { DocumentCache } from '../graphql/document-cache.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
-import { DEFAULT_MAX_RETRY_AFTER_MS, OmiseClient } from '../omise/client.js';
-import { DocumentCache, DEFAULT_DOCUMENT_CACHE_SIZE } from '../graphql/document-cache.js';
+import { createOmiseClient, DEFAULT_MAX_RETRY_AFTER_MS } from '../omise/client.js';
 import { ChargeReader } from '../payments/charge-reader.js';
 import { idempotencyTimingsFor } from '../payments/idempotency.js';
 import { createPaymentsService } from '../payments/omise-payments-service.js';
 import type { PaymentsService } from '../payments/payments-service.js';
 import {
-  ChargeStatusFeed,
-  ChargeStatusPublisher,
-  ReconciliationPoller,
+  createStatusFeed,
+  type ChargeStatusFeed,
+  type ReconciliationPoller,
   type Scheduler,
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
@@ -28,10 +28,8 @@ import {
 import { createAuthChecker } from '../auth/authorization.js';
 import { createAuth, type AuthSetup } from '../auth/setup.js';
 import {
-  createComplexityPlugin,
   createHttpGuard,
   createRateLimiter,
-  createValidationRules,
   createWebSocketGuards,
   DEFAULT_WEBSOCKET_LIMITS,
   resolveLimits,
@@ -39,38 +37,19 @@ import {
   type RequestRateLimiter,
   type WebSocketLimits,
 } from '../limits/index.js';
-import {
-  closeRedisConnection,
-  createRedisConnection,
-  DEFAULT_KEY_PREFIX,
-  waitUntilReady,
-} from '../realtime/index.js';
-import { createApollo, graphqlRoute, type ContextExtension } from './apollo.js';
+import { graphqlRoutes } from './apollo.js';
 import { CorsPolicy } from './cors.js';
-import { demoRoutes } from './demo-routes.js';
 import { createClientIpOf } from './client-ip.js';
-import {
-  livenessRoute,
-  metricsAccessFor,
-  metricsRoute,
-  readinessRoute,
-  type MetricsAccess,
-  type ReadinessCheck,
-} from './health.js';
+import { demoRoutes } from './demo-routes.js';
+import { startGraphQLExecution } from './graphql-execution.js';
+import { healthRoutes, metricsAccessFor, type MetricsAccess } from './health.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { configSecrets, createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { instrumentOmiseApi } from './omise-metrics.js';
+import { createRequestContextFactory, type ContextExtension } from './request-context.js';
 import { webhookRoute } from './webhook-route.js';
-
-/** Defaults of the tunables below. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-/** The rate limiter's Redis commands give up after this; its in-memory insurance then decides. */
-export const RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS = 500;
-export const RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS = 5_000;
 
 /**
  * Parts a caller may supply instead of the ones startGateway builds from the config (tests, several
@@ -87,7 +66,7 @@ export interface GatewayOverrides {
    */
   auth?: AuthSetup;
   /**
-   * @default createRateLimiter from RATE_LIMIT_PER_MINUTE, on Redis when REDIS_URL is set
+   * @default createRateLimiter from RATE_LIMIT_PER_MINUTE, on realtime's Redis when REDIS_URL is set
    */
   rateLimiter?: RequestRateLimiter;
   /**
@@ -107,7 +86,7 @@ export interface GatewayOverrides {
   /**
    * @default createRealtime({ redisUrl: config.redisUrl })
    */
-  realtime?: Pick<Realtime, 'kv' | 'pubsub'>;
+  realtime?: Omit<Realtime, 'close'>;
   /**
    * @default createPaymentsService over the (instrumented) Omise client and realtime.kv
    */
@@ -146,7 +125,7 @@ export interface GatewayOverrides {
   /** More GraphQL validation rules, after the query limits; must depend on the document only (cached). */
   validationRules?: ValidationRule[];
   /** Extends each operation's context from its HTTP request, after authentication; may throw a GraphQLError. */
-  extendContext?: ContextExtension;
+  extendContext?: ContextExtension<IncomingMessage>;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
   routes?: Route[];
   /**
@@ -219,46 +198,18 @@ export async function startGateway(
   };
 
   try {
-    let rateLimiter = overrides.rateLimiter;
-    if (!rateLimiter) {
-      // Its own connection, failing fast: a slow Redis must not slow every request down.
-      const redis =
-        config.redisUrl === undefined
-          ? undefined
-          : createRedisConnection(config.redisUrl, {
-              name: 'tmgw-ratelimit',
-              commandTimeoutMs: RATE_LIMIT_REDIS_COMMAND_TIMEOUT_MS,
-              logger: logger.child({ component: 'rate-limit' }),
-            });
-      if (redis) {
-        closers.push(() => closeRedisConnection(redis));
-        // Until it is ready each instance counts alone (the insurance limiter): start with budgets shared.
-        await waitUntilReady(redis, RATE_LIMIT_REDIS_STARTUP_TIMEOUT_MS).catch(() =>
-          logger.warn('rate limiting: Redis not ready; limiting per instance in memory until it is'),
-        );
-      }
-      rateLimiter = createRateLimiter({
+    const realtime = overrides.realtime ?? (await startRealtime(config, logger, closers));
+    const rateLimiter =
+      overrides.rateLimiter ??
+      createRateLimiter({
         pointsPerMinute: config.rateLimitPerMinute,
         clientPointsPerMinute: config.rateLimitClientPerMinute,
-        ...(redis && { redis }),
-        keyPrefix: `${config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX}ratelimit`,
+        ...(realtime.rateLimitRedis && { redis: realtime.rateLimitRedis }),
+        keyPrefix: `${realtime.keyPrefix}ratelimit`,
         logger: logger.child({ component: 'rate-limit' }),
       });
-    }
 
-    const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config, { logger }), metrics);
-
-    let realtime = overrides.realtime;
-    if (!realtime) {
-      const created = await createRealtime({
-        redisUrl: config.redisUrl,
-        ...(config.redisKeyPrefix !== undefined && { keyPrefix: config.redisKeyPrefix }),
-        logger: logger.child({ component: 'realtime' }),
-      });
-      closers.push(() => created.close());
-      realtime = created;
-    }
-
+    const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config.omise, { logger }), metrics);
     const payments =
       overrides.payments ??
       createPaymentsService({
@@ -276,6 +227,7 @@ export async function startGateway(
           },
           logger: logger.child({ component: 'charge-cache' }),
           onLookup: (outcome) => metrics.chargeCacheLookups.inc({ outcome }),
+          gauges: metrics,
         }),
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
@@ -288,45 +240,31 @@ export async function startGateway(
         ...(overrides.now && { now: overrides.now }),
       });
 
-    // One charge reader (and cache), publisher, poller and feed per process, on the shared pub/sub and
-    // key-value store: a webhook received by any instance reaches the subscribers and caches of all.
+    // One charge reader (and cache) per process, on the shared pub/sub and key-value store: a webhook
+    // received by any instance reaches the subscribers and caches of all.
     const charges = payments.charges;
     await charges.start();
     closers.push(() => charges.close());
-    const publisher = new ChargeStatusPublisher({
+    const statusFeed = createStatusFeed({
       pubsub: realtime.pubsub,
       kv: realtime.kv,
-      logger: logger.child({ component: 'charge-status' }),
-    });
-    const poller = new ReconciliationPoller({
-      loadCharge: (chargeId) => charges.readFresh(chargeId),
-      publisher,
-      intervalMs: config.reconcileIntervalSeconds * 1000,
-      logger: logger.child({ component: 'reconciliation' }),
-      ...(overrides.pollScheduler && { scheduler: overrides.pollScheduler }),
-    });
-    const feed = new ChargeStatusFeed({
-      pubsub: realtime.pubsub,
       loadCharge: (chargeId) => payments.getCharge(chargeId),
-      poller,
-      logger: logger.child({ component: 'charge-status' }),
+      pollCharge: (chargeId) => charges.readFresh(chargeId),
+      pollIntervalMs: config.reconcileIntervalSeconds * 1000,
+      ...(overrides.pollScheduler && { pollScheduler: overrides.pollScheduler }),
+      logger,
+      gauges: metrics,
     });
     const receiveWebhook =
       overrides.webhookReceiver ??
       createOmiseWebhookHandler({
         charges,
         kv: realtime.kv,
-        publisher,
+        publisher: statusFeed.publisher,
         ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
         logger,
         dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
       });
-
-    const webhookReceiver: WebhookHandler = async (request) => {
-      const answer = await receiveWebhook(request);
-      metrics.webhookResponses.inc({ status_code: String(answer.status) });
-      return answer;
-    };
 
     const schema = await buildGatewaySchema({
       // The default checker, on the same clock as the client tokens.
@@ -338,105 +276,76 @@ export async function startGateway(
       }),
       ...overrides.schema,
     });
-    // The same limits over HTTP and WebSocket: depth, aliases, root fields and operations as validation
-    // rules (static: cached per document by Apollo and by the DocumentCache), tokens at parse time, and
-    // complexity, which depends on the variables, per operation (Apollo plugin / WebSocket guard).
-    const validationRules = [...createValidationRules(schema, limits), ...(overrides.validationRules ?? [])];
-    const parseOptions = { maxTokens: limits.maxTokens };
-    const documentCache = new DocumentCache(schema, {
-      maxEntries: overrides.websocket?.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
-      // Apollo refuses introspection itself over HTTP; WebSocket operations never pass through Apollo.
-      validationRules: config.introspection
-        ? validationRules
-        : [...validationRules, NoSchemaIntrospectionCustomRule],
-      parseOptions,
-    });
-    const apollo = createApollo({
+    const { apollo, documentCache } = await startGraphQLExecution({
       schema,
-      logger: logger.child({ component: 'apollo' }),
+      limits,
+      logger,
       metrics,
       introspection: config.introspection,
-      // The landing page is useless without introspection: it follows GRAPHQL_INTROSPECTION.
-      landingPage: config.introspection,
-      plugins: [createComplexityPlugin<GraphQLContext>(limits), ...(overrides.apolloPlugins ?? [])],
-      validationRules,
-      parseOptions,
+      apolloPlugins: overrides.apolloPlugins,
+      validationRules: overrides.validationRules,
+      documentCacheSize: overrides.websocket?.documentCacheSize,
     });
-    await apollo.start();
     closers.push(() => apollo.stop());
 
-    const kv = realtime.kv;
-    const pubsub = realtime.pubsub;
-    const checks: ReadinessCheck[] = [
-      { name: 'omise', check: () => omise.ping() },
-      { name: 'keyValueStore', check: () => kv.ping() },
-      { name: 'pubSub', check: () => pubsub.ping() },
-    ];
+    const contextFor = createRequestContextFactory({ payments, clientTokens: auth.clientTokens });
     const cors = new CorsPolicy(config.corsOrigins);
     const clientIpOf = createClientIpOf(config.trustedProxies);
     const metricsAccess = metricsAccessFor(config);
-    const graphql = cors.wrap(
-      graphqlRoute({
-        apollo,
-        payments,
-        maxBodyBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-        guard: createHttpGuard({ authenticator: auth.authenticator, rateLimiter }),
-        clientTokens: auth.clientTokens,
-        ...(overrides.extendContext && { extendContext: overrides.extendContext }),
-      }),
-    );
     const routes = mergeRoutes(
       [
-        { method: 'POST', path: '/graphql', handler: graphql },
-        { method: 'GET', path: '/graphql', handler: graphql },
-        { method: 'OPTIONS', path: '/graphql', handler: cors.preflight() },
-        { method: 'GET', path: '/healthz', handler: livenessRoute() },
-        {
-          method: 'GET',
-          path: '/readyz',
-          handler: readinessRoute(checks, overrides.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS),
-        },
-        { method: 'GET', path: '/metrics', handler: metricsRoute(metrics, metricsAccess) },
-        { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(webhookReceiver) },
+        ...graphqlRoutes({
+          apollo,
+          contextFor,
+          guard: createHttpGuard({ authenticator: auth.authenticator, rateLimiter }),
+          maxBodyBytes: overrides.maxBodyBytes,
+          extendContext: overrides.extendContext,
+          cors,
+        }),
+        ...healthRoutes({
+          checks: [{ name: 'omise', check: () => omise.ping() }, ...realtime.readinessChecks],
+          readinessTimeoutMs: overrides.readinessTimeoutMs,
+          metrics,
+          metricsAccess,
+        }),
+        { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(receiveWebhook, metrics) },
         ...(config.demoPage
           ? demoRoutes({ testMode: config.omise.mode !== 'live', authRequired: auth.authEnabled })
           : []),
       ],
       overrides.routes ?? [],
     );
-
     const http = createHttpServer({
       routes,
       logger,
       metrics,
       clientIpOf,
-      shutdownGraceMs: overrides.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+      ...(overrides.shutdownGraceMs !== undefined && { shutdownGraceMs: overrides.shutdownGraceMs }),
     });
+
     const {
       documentCacheSize: _size,
       maxSubscriptionsPerConnection,
       ...websocketOptions
     } = overrides.websocket ?? {};
-    const guards = createWebSocketGuards({
-      authenticator: auth.authenticator,
-      rateLimiter,
-      schema,
-      queryLimits: limits,
-      webSocketLimits: {
-        maxSubscriptionsPerConnection:
-          maxSubscriptionsPerConnection ?? DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection,
-      },
-      documents: documentCache,
-      ...(overrides.now && { now: overrides.now }),
-    });
     const websocket = attachGraphQLWebSocket({
       server: http.server,
       path: '/graphql',
       schema,
-      guards,
-      payments,
-      clientTokens: auth.clientTokens,
-      chargeStatus: feed,
+      guards: createWebSocketGuards({
+        authenticator: auth.authenticator,
+        rateLimiter,
+        schema,
+        queryLimits: limits,
+        webSocketLimits: {
+          maxSubscriptionsPerConnection:
+            maxSubscriptionsPerConnection ?? DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection,
+        },
+        documents: documentCache,
+        ...(overrides.now && { now: overrides.now }),
+      }),
+      contextFor,
+      chargeStatus: statusFeed.feed,
       logger,
       metrics,
       allowsOrigin: (origin, host) => cors.allowsWebSocket(origin, host),
@@ -447,29 +356,8 @@ export async function startGateway(
     // poll loops, then HTTP drains (in-flight webhooks still publish), then Apollo, then the realtime
     // connections (pushed first above).
     closers.push(() => http.close());
-    closers.push(async () => poller.close());
-    closers.push(() => feed.close());
+    closers.push(() => statusFeed.close());
     closers.push(() => websocket.close());
-    metrics.gauge(
-      'graphql_ws_connections',
-      'Open GraphQL WebSocket connections.',
-      () => websocket.clientCount,
-    );
-    metrics.gauge(
-      'charge_status_subscriptions',
-      'Open chargeStatus subscriptions on this instance.',
-      () => feed.openCount,
-    );
-    metrics.gauge(
-      'charge_cache_entries',
-      'Charges held in the charge cache of this instance.',
-      () => charges.cache.size,
-    );
-    metrics.gauge(
-      'reconciliation_polled_charges',
-      'Pending charges polled from Omise because they have subscribers here.',
-      () => poller.watchedCount,
-    );
     const address = await http.listen(config.port, config.host);
 
     const host = urlHost(address.address);
@@ -485,8 +373,8 @@ export async function startGateway(
       logger,
       metrics,
       payments,
-      chargeStatusFeed: feed,
-      poller,
+      chargeStatusFeed: statusFeed.feed,
+      poller: statusFeed.poller,
       documentCache,
       auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
       rateLimiter,
@@ -500,6 +388,21 @@ export async function startGateway(
     await closeAll();
     throw error;
   }
+}
+
+/** The shared state of config.redisUrl (memory without it); closed last. */
+async function startRealtime(
+  config: Config,
+  logger: Logger,
+  closers: (() => Promise<void>)[],
+): Promise<Realtime> {
+  const realtime = await createRealtime({
+    redisUrl: config.redisUrl,
+    ...(config.redisKeyPrefix !== undefined && { keyPrefix: config.redisKeyPrefix }),
+    logger: logger.child({ component: 'realtime' }),
+  });
+  closers.push(() => realtime.close());
+  return realtime;
 }
 
 /**
@@ -519,29 +422,6 @@ function refuseUnsafeLiveConfig(config: Config): void {
         'move real money, or forge webhooks',
     );
   }
-}
-
-/** The Omise client described by config.omise; `fetch` lets benchmarks count the requests it sends. */
-export function createOmiseClient(
-  config: Config,
-  options: { logger?: Logger; fetch?: typeof fetch } = {},
-): OmiseClient {
-  const { secretKey, publicKey, apiUrl, apiVersion, timeoutMs, maxAttempts } = config.omise;
-  if (secretKey === undefined) {
-    throw new Error(
-      'config.omise.secretKey is unset: in simulator mode start the simulator first and put its URL and keys into config.omise',
-    );
-  }
-  return new OmiseClient({
-    baseUrl: apiUrl,
-    secretKey,
-    ...(publicKey !== undefined && { publicKey }),
-    apiVersion,
-    timeoutMs,
-    maxAttempts,
-    ...(options.logger && { logger: options.logger.child({ component: 'omise' }) }),
-    ...(options.fetch && { fetch: options.fetch }),
-  });
 }
 
 function mergeRoutes(builtIn: Route[], extra: Route[]): Route[] {

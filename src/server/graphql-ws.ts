@@ -11,18 +11,12 @@ import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Principal } from '../auth/principal.js';
-import {
-  createContext,
-  type ChargeStatusSubscriptions,
-  type ClientTokenIssuer,
-  type GraphQLContext,
-} from '../graphql/context.js';
+import type { ChargeStatusSubscriptions, GraphQLContext } from '../graphql/context.js';
 import type { GuardedOperation } from '../limits/request-guards.js';
-import { classifyError, formatGatewayError, internalError } from '../graphql/errors.js';
-import type { PaymentsService } from '../payments/payments-service.js';
+import { classifyError, formatGatewayError } from '../graphql/errors.js';
 import type { ClientIpOf } from './client-ip.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { ContextExtension, RequestContextFactory } from './request-context.js';
 
 export const DEFAULT_WS_KEEP_ALIVE_MS = 12_000;
 export const DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS = 5_000;
@@ -48,20 +42,27 @@ export interface GraphQLWebSocketOptions {
    * Subscriptions never pass through Apollo's plugins, so this is where they are checked.
    */
   guards: WebSocketGuards;
-  payments: PaymentsService;
-  clientTokens: ClientTokenIssuer;
+  /** Builds each operation's context (the same factory serves HTTP). */
+  contextFor: RequestContextFactory;
   chargeStatus: ChargeStatusSubscriptions;
   logger: Logger;
   /**
    * The upgrade's `Origin` must pass this (the CORS allow-list, or the same origin), or the upgrade is
    * answered 403: a browser lets any page open a WebSocket anywhere, so without it CORS and CSRF
    * prevention would protect HTTP only. An upgrade without `Origin` is not from a browser and goes on to
-   * authentication. Default: every origin.
+   * authentication.
+   * @default every origin
    */
   allowsOrigin?: (origin: string, host: string | undefined) => boolean;
-  /** The caller's address for rate limits and logs (TRUSTED_PROXIES); default the socket's. */
+  /**
+   * The caller's address for rate limits and logs (TRUSTED_PROXIES).
+   * @default the socket's
+   */
   clientIpOf?: ClientIpOf;
-  /** Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total). */
+  /**
+   * Operations and error codes are counted as over HTTP (graphql_operations_total, graphql_errors_total);
+   * open sockets are the gauge graphql_ws_connections.
+   */
   metrics?: GatewayMetrics;
   /**
    * ws-level ping every keepAliveMs; a client that has not answered with a pong keepAliveMs later is
@@ -81,7 +82,7 @@ export interface GraphQLWebSocketOptions {
   maxPayloadBytes?: number;
   closeGraceMs?: number;
   /** Adds to each operation's context (the principal...); may throw a GraphQLError. */
-  extendContext?: (connection: WebSocketConnection, base: GraphQLContext) => Promise<GraphQLContext>;
+  extendContext?: ContextExtension<WebSocketConnection>;
   /** Refuses an operation before it runs (limits, rate limiting): return errors to refuse. */
   checkOperation?: (
     connection: WebSocketConnection,
@@ -117,7 +118,7 @@ export interface GraphQLWebSocketServer {
  * are formatted exactly as over HTTP (formatGatewayError), and each operation gets its own context.
  */
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocketServer {
-  const { schema, guards, payments, clientTokens, chargeStatus, logger } = options;
+  const { schema, guards, contextFor, chargeStatus, logger } = options;
   const clientIpOf: ClientIpOf = options.clientIpOf ?? ((req) => req.socket.remoteAddress);
   const clientIp = (connection: WebSocketConnection) => clientIpOf(connection.extra.request);
   const log = logger.child({ component: 'graphql-ws' });
@@ -144,6 +145,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
 
   const { metrics } = options;
+  metrics?.gauge('graphql_ws_connections', 'Open GraphQL WebSocket connections.', () => wss.clients.size);
   const formatErrors = (errors: readonly GraphQLError[], requestId?: string) =>
     errors.map((error) => {
       if (classifyError(error) === 'internal') {
@@ -177,27 +179,20 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         const requestId = randomUUID();
         const guarded = await guards.guardOperation(connection, payload, clientIp(connection));
         if (!guarded.ok) return withRequestId(guarded.errors, requestId);
-        const principal: Principal = guarded.principal;
-        const base = createContext({
-          payments,
-          requestId,
-          logger: log.child({ requestId, operationName: payload.operationName ?? undefined }),
-          principal,
-          clientTokens,
-          chargeStatus,
-        });
-        let contextValue = base;
+        let contextValue: GraphQLContext;
         try {
-          if (options.extendContext) {
-            contextValue = await options.extendContext(connection, base);
-          }
+          contextValue = await contextFor({
+            transport: connection,
+            requestId,
+            logger: log.child({ requestId, operationName: payload.operationName ?? undefined }),
+            principal: guarded.principal,
+            chargeStatus,
+            extend: options.extendContext,
+          });
         } catch (error) {
-          // A refusal (UNAUTHENTICATED...) is this operation's error, not the connection's end.
-          if (classifyError(error) !== 'internal') return withRequestId([error as GraphQLError], requestId);
-          // Masked as over HTTP: thrown on, graphql-ws would print it and close the socket with its
-          // message as the reason.
-          log.error({ err: error, requestId }, 'internal error while creating the WebSocket context');
-          return [internalError(requestId)];
+          // A refusal (UNAUTHENTICATED...), or an internal error already masked: this operation's error,
+          // not the connection's end (thrown on, graphql-ws would close the socket with its message).
+          return withRequestId([error as GraphQLError], requestId);
         }
         const args: ExecutionArgs = {
           schema,

@@ -1,11 +1,33 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { sendJson, type RouteHandler } from './http-server.js';
+import { sendJson, type Route, type RouteHandler } from './http-server.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** A dependency readiness depends on: resolves when it answers. */
 export interface ReadinessCheck {
   name: string;
   check(): Promise<void>;
+}
+
+export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+
+/** `GET /healthz`, `GET /readyz` and `GET /metrics`. */
+export function healthRoutes(options: {
+  checks: ReadinessCheck[];
+  /**
+   * How long each readiness check may take.
+   * @default 2 s
+   */
+  readinessTimeoutMs?: number | undefined;
+  metrics: GatewayMetrics;
+  /** Who may read /metrics. */
+  metricsAccess: MetricsAccess;
+}): Route[] {
+  const timeoutMs = options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS;
+  return [
+    { method: 'GET', path: '/healthz', handler: livenessRoute() },
+    { method: 'GET', path: '/readyz', handler: readinessRoute(options.checks, timeoutMs) },
+    { method: 'GET', path: '/metrics', handler: metricsRoute(options.metrics, options.metricsAccess) },
+  ];
 }
 
 /** `GET /healthz`: liveness, 200 while the process serves requests. */

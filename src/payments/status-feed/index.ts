@@ -25,3 +25,9 @@ export {
   type Scheduler,
 } from './reconciliation-poller.js';
 export { ChargeNotFoundError } from './errors.js';
+export {
+  createStatusFeed,
+  type GaugeRegistry,
+  type StatusFeed,
+  type StatusFeedOptions,
+} from './status-feed.js';

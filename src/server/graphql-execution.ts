@@ -1,0 +1,65 @@
+import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
+import { NoSchemaIntrospectionCustomRule, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type { Logger } from 'pino';
+import type { GraphQLContext } from '../graphql/context.js';
+import { DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache } from '../graphql/document-cache.js';
+import { createComplexityPlugin, createValidationRules, type QueryLimits } from '../limits/index.js';
+import { createApollo } from './apollo.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface GraphQLExecutionOptions {
+  schema: GraphQLSchema;
+  limits: QueryLimits;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Introspection, and the landing page with it (useless without introspection). */
+  introspection: boolean;
+  /** More Apollo plugins, after the gateway's own. */
+  apolloPlugins?: ApolloServerPlugin<GraphQLContext>[] | undefined;
+  /** More validation rules, after the query limits; must depend on the document only (cached). */
+  validationRules?: ValidationRule[] | undefined;
+  /**
+   * Parsed and validated WebSocket documents kept.
+   * @default DEFAULT_DOCUMENT_CACHE_SIZE
+   */
+  documentCacheSize?: number | undefined;
+}
+
+/** How operations are parsed, validated and run: Apollo over HTTP, the DocumentCache over WebSocket. */
+export interface GraphQLExecution {
+  /** Started; stop it after HTTP has drained. */
+  apollo: ApolloServer<GraphQLContext>;
+  documentCache: DocumentCache;
+}
+
+/**
+ * The same limits over HTTP and WebSocket: depth, aliases, root fields and operations as validation
+ * rules (static: cached per document by Apollo and by the DocumentCache), tokens at parse time, and
+ * complexity, which depends on the variables, per operation (Apollo plugin here; the WebSocket guard
+ * there).
+ */
+export async function startGraphQLExecution(options: GraphQLExecutionOptions): Promise<GraphQLExecution> {
+  const { schema, limits } = options;
+  const validationRules = [...createValidationRules(schema, limits), ...(options.validationRules ?? [])];
+  const parseOptions = { maxTokens: limits.maxTokens };
+  const documentCache = new DocumentCache(schema, {
+    maxEntries: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
+    // Apollo refuses introspection itself over HTTP; WebSocket operations never pass through Apollo.
+    validationRules: options.introspection
+      ? validationRules
+      : [...validationRules, NoSchemaIntrospectionCustomRule],
+    parseOptions,
+  });
+  const apollo = createApollo({
+    schema,
+    logger: options.logger.child({ component: 'apollo' }),
+    metrics: options.metrics,
+    introspection: options.introspection,
+    landingPage: options.introspection,
+    plugins: [createComplexityPlugin<GraphQLContext>(limits), ...(options.apolloPlugins ?? [])],
+    validationRules,
+    parseOptions,
+  });
+  await apollo.start();
+  return { apollo, documentCache };
+}
