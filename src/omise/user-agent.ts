@@ -1,16 +1,25 @@
 import { readFileSync } from 'node:fs';
 
-/** The project's name and version from package.json (two folders up, from src/omise and dist/omise). */
+/**
+ * The project's name and version from package.json: two folders up from src/omise/, three from tsc's
+ * dist/modules/omise/, one from the bundle dist/main.js. The first that names this project wins.
+ */
 function readPackage(): { name: string; version: string } {
+  for (const path of ['../../package.json', '../../../package.json', '../package.json']) {
+    const found = readPackageAt(new URL(path, import.meta.url));
+    if (found) return found;
+  }
+  return { name: 'truemoney-graphql-gateway', version: '0.0.0' };
+}
+
+function readPackageAt(url: URL): { name: string; version: string } | undefined {
   try {
-    const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const raw = readFileSync(url, 'utf8');
     const parsed = JSON.parse(raw) as { name?: unknown; version?: unknown };
-    return {
-      name: typeof parsed.name === 'string' ? parsed.name : 'truemoney-graphql-gateway',
-      version: typeof parsed.version === 'string' ? parsed.version : '0.0.0',
-    };
+    if (parsed.name !== 'truemoney-graphql-gateway' || typeof parsed.version !== 'string') return undefined;
+    return { name: parsed.name, version: parsed.version };
   } catch {
-    return { name: 'truemoney-graphql-gateway', version: '0.0.0' };
+    return undefined;
   }
 }
 

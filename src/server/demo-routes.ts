@@ -4,15 +4,24 @@
  * small, and a missing file then fails the start instead of a customer's page load.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse, IncomingMessage } from 'node:http';
 import type { Route } from './http-server.js';
 
-/** `web/` from src/server/ and from dist/server/ alike. */
-const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+/**
+ * The repository's `web/`, the nearest one up from this module: src/server/ (npm start), dist/modules/
+ * server/ (tsc's output) or dist/ (the bundle) alike.
+ */
+function webRoot(): string {
+  for (const up of ['../../', '../../../', '../']) {
+    const candidate = fileURLToPath(new URL(`${up}web/`, import.meta.url));
+    if (existsSync(join(candidate, 'demo/index.html'))) return candidate;
+  }
+  throw new Error('the demo page files (web/) are missing next to the gateway; set DEMO_ENABLED=false');
+}
 
 export interface DemoPageOptions {
   /** Test keys or the simulator: the page offers the "simulate" buttons. */
@@ -43,6 +52,7 @@ const COMMON_HEADERS = {
 };
 
 export function demoRoutes(options: DemoPageOptions): Route[] {
+  const WEB_ROOT = webRoot();
   const graphqlWs = graphqlWsBrowserFiles();
   const config = JSON.stringify({
     testMode: options.testMode,
