@@ -3,7 +3,8 @@ import type { OmiseApi } from '../omise/api.js';
 import { paginate } from '../omise/paginate.js';
 import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
 import type { KeyValueStore } from '../realtime/ports.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { readChargePage } from './charge-pages.js';
+import { decodeCursor, type ChargeCursor } from './cursor.js';
 import { fail, ok, UpstreamUnavailableError, type Result, type UserError } from './errors.js';
 import { ChargeReader } from './charge-reader.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
@@ -231,16 +232,16 @@ export class OmisePaymentsService implements PaymentsService {
         field: ['first'],
       });
     }
-    let offset = 0;
+    let after: ChargeCursor | undefined;
     if (input.after !== null && input.after !== undefined) {
-      const decoded = decodeCursor(input.after);
-      if (decoded === undefined) {
+      after = decodeCursor(input.after);
+      if (after === undefined) {
         errors.push({
           code: 'INVALID_PAGINATION',
           message: 'after is not a cursor of this list',
           field: ['after'],
         });
-      } else offset = decoded;
+      }
     }
     for (const name of ['from', 'to'] as const) {
       const date = input[name];
@@ -254,26 +255,18 @@ export class OmisePaymentsService implements PaymentsService {
     if (errors.length > 0) return fail(...errors);
 
     return this.withSystemErrors('listCharges', async () => {
-      const page = await this.omise.listCharges({
-        limit: input.first,
-        offset,
-        order: 'reverse_chronological',
-        ...(input.from ? { from: input.from } : {}),
-        ...(input.to ? { to: input.to } : {}),
+      const page = await readChargePage(this.omise, {
+        first: input.first,
+        after,
+        from: input.from,
+        to: input.to,
       });
-      const edges = page.data.map((charge, i) => ({
-        cursor: encodeCursor(offset + i + 1),
-        node: mapCharge(charge),
-      }));
       // A page is as fresh as a read: it feeds the cache (and raises what is newer everywhere).
-      await Promise.all(edges.map((edge) => this.charges.remember(edge.node)));
+      await Promise.all(page.edges.map((edge) => this.charges.remember(edge.node)));
       return ok({
-        edges,
-        pageInfo: {
-          hasNextPage: offset + page.data.length < page.total,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-        totalCount: page.total,
+        edges: page.edges,
+        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null },
+        totalCount: () => this.withSystemErrors('listCharges', page.totalCount),
       });
     });
   }

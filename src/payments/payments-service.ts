@@ -42,7 +42,8 @@ export interface ListChargesInput {
 export interface ChargePage {
   edges: { cursor: string; node: Charge }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
+  /** Charges matching from/to across all pages; after the first page it costs an Omise call, so lazy. */
+  totalCount: () => Promise<number>;
 }
 
 export interface RefundOutcome {

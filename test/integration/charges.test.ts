@@ -15,6 +15,7 @@ import {
   type CreateTrueMoneyChargeInput,
 } from '../generated/operations.js';
 import { dataOf, startHarness, type Harness } from './support/harness.js';
+import { wsFirstResult } from './support/ws-auth.js';
 
 // jsqr is CommonJS: under NodeNext its default import is module.exports, whose `default` is the function.
 const jsQR = jsQRModule.default;
@@ -233,6 +234,57 @@ describe('charge(id)', () => {
 });
 
 describe('charges', () => {
+  it('cursors anchor on the last charge seen: charges created between reads shift nothing (HTTP and WebSocket)', async () => {
+    const own = await startHarness();
+    try {
+      const create = async () =>
+        dataOf(await own.gql(CreateTrueMoneyChargeDocument, { input: { amount: 10_000 } }))
+          .createTrueMoneyCharge.charge!.id;
+      const older: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        older.unshift(await create());
+        if (i % 2 === 1) await own.sim.clock.advance(1000); // two charges per second: ties
+      }
+      const PAGE =
+        'query($after: String) { charges(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }';
+      type Page = {
+        charges: {
+          edges: { node: { id: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          totalCount: number;
+        };
+      };
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        // Alternate the transports: the cursors are the same on both.
+        let charges: Page['charges'];
+        if (page % 2 === 0) {
+          const response = await own.http('/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: PAGE, variables: { after } }),
+          });
+          charges = ((await response.json()) as { data: Page }).data.charges;
+        } else {
+          const ws = await wsFirstResult(own.gateway.url, undefined, PAGE, { after });
+          if (ws.kind !== 'data') throw new Error(JSON.stringify(ws));
+          charges = (ws.data as Page).charges;
+        }
+        seen.push(...charges.edges.map((e) => e.node.id));
+        // A charge is created between every two reads; totalCount counts it.
+        expect(charges.totalCount).toBe(6 + page);
+        await create();
+        if (!charges.pageInfo.hasNextPage) break;
+        after = charges.pageInfo.endCursor;
+      }
+      // Each of the six charges that existed at the first read, once, newest first; none created later.
+      expect(seen).toEqual(older);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('pages through more than one page with Relay cursors; from/to filter; bad paging is BAD_USER_INPUT', async () => {
     // A gateway and simulator of its own, so that the list holds exactly these charges.
     const own = await startHarness();

@@ -2,29 +2,39 @@ import { describe, expect, it } from '@jest/globals';
 import { decodeCursor, encodeCursor } from '../../src/payments/cursor.js';
 
 describe('cursors', () => {
-  it('round-trip offsets and look opaque', () => {
-    for (const offset of [0, 1, 20, 99, 123456]) {
-      const cursor = encodeCursor(offset);
+  it('round-trip anchors (created second, rank, id) and look opaque', () => {
+    const anchors = [
+      { createdAtSecond: 0, rank: 1, id: 'chrg_test_5xy1lemgybmnxzfvxi2' },
+      { createdAtSecond: 1_727_061_527, rank: 3, id: 'chrg_5xy1lemgybmnxzfvxi2' },
+    ];
+    for (const anchor of anchors) {
+      const cursor = encodeCursor(anchor);
       expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-      expect(cursor).not.toContain(String(offset === 0 ? 'x' : offset));
-      expect(decodeCursor(cursor)).toBe(offset);
+      expect(cursor).not.toContain('chrg');
+      expect(decodeCursor(cursor)).toEqual(anchor);
     }
   });
 
-  it('refuse garbage, negative, oversized and non-canonical cursors', () => {
+  it('refuse garbage, old offset cursors, out-of-range and non-canonical cursors', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
     const garbage = [
       '',
       'abc',
       '!!!',
-      'bzE6',
-      Buffer.from('o1:-1').toString('base64url'),
-      Buffer.from('o1:01').toString('base64url'),
-      Buffer.from('o1:99999999999').toString('base64url'),
-      Buffer.from('o2:1').toString('base64url'),
-      'x'.repeat(100),
+      b64('o1:20'),
+      b64('k1:-1:1:chrg_test_abc'),
+      b64('k1:01:1:chrg_test_abc'),
+      b64('k1:1:0:chrg_test_abc'),
+      b64('k1:1:1:src_test_abc'),
+      b64('k1:1:1:chrg_test_ABC'),
+      b64('k1:999999999999:1:chrg_test_abc'),
+      b64('k2:1:1:chrg_test_abc'),
+      'x'.repeat(200),
     ];
     for (const cursor of garbage) expect(decodeCursor(cursor)).toBeUndefined();
-    expect(() => encodeCursor(-1)).toThrow(RangeError);
-    expect(() => encodeCursor(1.5)).toThrow(RangeError);
+    expect(() => encodeCursor({ createdAtSecond: -1, rank: 1, id: 'chrg_test_abc' })).toThrow(RangeError);
+    expect(() => encodeCursor({ createdAtSecond: 1.5, rank: 1, id: 'chrg_test_abc' })).toThrow(RangeError);
+    expect(() => encodeCursor({ createdAtSecond: 1, rank: 0, id: 'chrg_test_abc' })).toThrow(RangeError);
+    expect(() => encodeCursor({ createdAtSecond: 1, rank: 1, id: 'x:y' })).toThrow(RangeError);
   });
 });

@@ -1,5 +1,5 @@
 import { DateTimeResolver } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput } from '../errors.js';
 import { primeCharge } from '../loaders.js';
@@ -8,7 +8,7 @@ import { ChargeConnection } from '../types/connection.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-@Resolver()
+@Resolver(() => ChargeConnection)
 export class ChargeQueryResolver {
   // A client token may read its own charge only: the authChecker refuses another id (FORBIDDEN) before
   // the loader is asked, so a foreign charge is never fetched, let alone returned.
@@ -30,6 +30,12 @@ export class ChargeQueryResolver {
     const result = await ctx.payments.listCharges({ first: first ?? DEFAULT_PAGE_SIZE, after, from, to });
     if (!result.ok) throw badUserInput(result.errors);
     for (const edge of result.value.edges) primeCharge(ctx.loaders, edge.node);
-    return result.value;
+    const { totalCount, ...page } = result.value;
+    return { ...page, countTotal: totalCount };
+  }
+
+  @FieldResolver(() => Int, { description: 'Charges matching from/to, across all pages.' })
+  totalCount(@Root() connection: ChargeConnection): Promise<number> {
+    return connection.countTotal();
   }
 }

@@ -1,9 +1,13 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
 import { ChargeType } from './charge.js';
 
 @ObjectType('ChargeEdge')
 export class ChargeEdge {
-  @Field(() => String, { description: 'Opaque; pass as `after` to read the charges after this one.' })
+  @Field(() => String, {
+    description:
+      'Opaque; pass as `after` to read the charges after this one. Anchored on this charge (its ' +
+      'creation time and id), not on a position: charges created meanwhile never shift later pages.',
+  })
   cursor!: string;
 
   @Field(() => ChargeType)
@@ -27,6 +31,9 @@ export class ChargeConnection {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field(() => Int, { description: 'Charges matching from/to, across all pages.' })
-  totalCount!: number;
+  /**
+   * Resolved by ChargeQueryResolver's field resolver, which calls this only when the field is asked
+   * for: after the first page it costs an Omise call.
+   */
+  countTotal!: () => Promise<number>;
 }
