@@ -13,7 +13,12 @@ export class ChargeQueryResolver {
   // A client token may read its own charge only: the authChecker refuses another id (FORBIDDEN) before
   // the loader is asked, so a foreign charge is never fetched, let alone returned.
   @Authorized('charges:read')
-  @Query(() => ChargeType, { nullable: true, description: 'The charge with this id; null when unknown.' })
+  @Query(() => ChargeType, {
+    nullable: true,
+    description:
+      'The charge with this id; null when no charge has it (chargeStatus of such an id completes ' +
+      'without an event: the same answer).',
+  })
   charge(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ChargeType | null> {
     return ctx.loaders.charge.load(id);
   }

@@ -20,7 +20,9 @@ export class ChargeStatusSubscriptionResolver {
   @Authorized('charges:read')
   @Subscription(() => ChargeStatusEventType, {
     description:
-      "The charge's current state first, then every change of status; completes right after a terminal status.",
+      "The charge's current state first, then every change of status; completes right after a terminal " +
+      'status. An id no charge has completes at once, without an event: the same answer as charge(id), ' +
+      'which is null for it.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { chargeId: string }, GraphQLContext>) =>
       subscribeToChargeStatus(context, args.chargeId),
   })
@@ -41,12 +43,19 @@ async function subscribeToChargeStatus(
   const feed = context.chargeStatus;
   if (!feed) throw subscriptionOverHttpError();
   // Not even shaped like a charge id: unknown, without a topic subscription or an Omise call.
-  if (!isChargeId(chargeId)) throw subscriptionError(new ChargeNotFoundError(chargeId));
+  if (!isChargeId(chargeId)) return noEvents();
   try {
     return await feed.subscribe(chargeId);
   } catch (error) {
+    // Unknown to Omise: nothing to watch, as charge(id) is null for it (one rule for both).
+    if (error instanceof ChargeNotFoundError) return noEvents();
     throw subscriptionError(error);
   }
+}
+
+/** A stream that ends at once: what there is to watch of a charge that does not exist. */
+async function* noEvents(): AsyncIterableIterator<ChargeStatusEvent> {
+  // Nothing to yield.
 }
 
 function subscriptionOverHttpError(): GraphQLError {
@@ -58,11 +67,6 @@ function subscriptionOverHttpError(): GraphQLError {
 
 /** The feed's failures as the GraphQL errors clients know (the codes of GatewayErrorCode, ../errors.ts). */
 function subscriptionError(error: unknown): unknown {
-  if (error instanceof ChargeNotFoundError) {
-    return new GraphQLError('No charge has this id.', {
-      extensions: { code: 'NOT_FOUND', userErrorCode: 'CHARGE_NOT_FOUND' },
-    });
-  }
   if (error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError) {
     return error; // formatGatewayError gives them their codes
   }
