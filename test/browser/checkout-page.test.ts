@@ -129,7 +129,9 @@ describe('the checkout page in Chromium', () => {
     await payAndWaitForQr(page, '1,000');
     await page.getByRole('button', { name: 'Simulate failure' }).click();
     await page.getByRole('heading', { name: 'Payment failed' }).waitFor();
-    expect(await page.locator('#outcome-detail').textContent()).toMatch(/Nothing was charged\.$/);
+    expect(await page.locator('#outcome-detail').textContent()).toBe(
+      'The payment did not go through (payment processing failed). Nothing was charged.',
+    );
     await page.getByRole('button', { name: 'New payment' }).click();
     expect(await focusedId(page)).toBe('amount');
     expect(pageErrors).toEqual([]);
