@@ -177,14 +177,15 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         const connection = ctx as WebSocketConnection;
         // First, so that a refusal (syntax, validation, limits...) carries it too, as over HTTP.
         const requestId = randomUUID();
-        const guarded = await guards.guardOperation(connection, payload, clientIp(connection));
+        const ip = clientIp(connection);
+        const guarded = await guards.guardOperation(connection, payload, ip);
         if (!guarded.ok) return withRequestId(guarded.errors, requestId);
         let contextValue: GraphQLContext;
         try {
           contextValue = await contextFor({
             transport: connection,
             requestId,
-            logger: log.child({ requestId, operationName: payload.operationName ?? undefined }),
+            logger: log.child({ requestId, clientIp: ip, operationName: payload.operationName ?? undefined }),
             principal: guarded.principal,
             chargeStatus,
             extend: options.extendContext,
