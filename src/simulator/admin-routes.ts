@@ -49,6 +49,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       deps.faults.set(parseOrBadRequest(faultSettingsSchema, req.params));
       return { json: deps.faults.get() };
     }),
+    route('GET', '/_simulator/faults/stats', 'secret', () => ({ json: deps.faults.stats() })),
     route('POST', '/_simulator/faults/reset', 'secret', () => {
       deps.faults.reset();
       return { json: deps.faults.get() };

@@ -77,9 +77,23 @@ export const faultSettingsSchema = z
   .partial()
   .strict();
 
+/** What fault injection did so far, by kind (reliability runs report these). */
+export type FaultKind =
+  | 'latency'
+  | 'dropBeforeProcessing'
+  | 'dropAfterProcessing'
+  | 'rateLimited'
+  | 'error500'
+  | 'error503'
+  | 'webhookLost'
+  | 'webhookDuplicated'
+  | 'webhookDelayed'
+  | 'webhookReordered';
+
 /** Current settings plus the seeded random sources (one for API faults, one for webhook faults). */
 export class FaultInjector {
   private settings: FaultSettings;
+  private readonly counts = new Map<FaultKind, number>();
   private apiRandom: Random;
   private webhookRandom: Random;
 
@@ -104,6 +118,15 @@ export class FaultInjector {
   reset(): void {
     this.settings = { ...DEFAULT_FAULTS };
     this.reseed();
+  }
+
+  /** Records one injected fault (the counts survive reset()). */
+  count(kind: FaultKind, n = 1): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+  }
+
+  stats(): Partial<Record<FaultKind, number>> {
+    return Object.fromEntries(this.counts);
   }
 
   /** A draw for an API request fault; consumes randomness only when the fault is on. */

@@ -9,13 +9,13 @@ import { adminRoutes } from './admin-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { ControllableClock, type SimulatorClock } from './clock.js';
 import { SimulatorEngine } from './engine.js';
-import { FaultInjector, type FaultSettings } from './faults.js';
+import { FaultInjector, type FaultKind, type FaultSettings } from './faults.js';
 import { newApiKey } from './ids.js';
 import { createSimulatorServer } from './server.js';
 import { Store } from './store.js';
 import { WebhookDispatcher, type DeliveryAttempt, type WebhookRetryOptions } from './webhook-delivery.js';
 
-export type { FaultSettings } from './faults.js';
+export type { FaultKind, FaultSettings } from './faults.js';
 export { DEFAULT_FAULTS } from './faults.js';
 export type { SimulatorClock } from './clock.js';
 export type { DeliveryAttempt, WebhookRetryOptions } from './webhook-delivery.js';
@@ -58,7 +58,13 @@ export interface RunningSimulator {
   /** base64. */
   webhookSecret: string;
   clock: SimulatorClock;
-  faults: { set(p: Partial<FaultSettings>): void; reset(): void; get(): FaultSettings };
+  faults: {
+    set(p: Partial<FaultSettings>): void;
+    reset(): void;
+    get(): FaultSettings;
+    /** How many faults of each kind were injected so far. */
+    stats(): Partial<Record<FaultKind, number>>;
+  };
   setWebhookUrls(urls: string[]): void;
   webhookUrls(): string[];
   /** Every webhook attempt so far (and lost deliveries), oldest first. */
@@ -138,6 +144,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       set: (p) => faults.set(p),
       reset: () => faults.reset(),
       get: () => faults.get(),
+      stats: () => faults.stats(),
     },
     setWebhookUrls,
     webhookUrls: () => [...webhookUrls],

@@ -189,15 +189,20 @@ export function createSimulatorServer(options: ServerOptions): SimulatorServer {
     const faults = options.faults.get();
     let dropAfter = false;
     if (!isAdmin) {
-      if (faults.latencyMs > 0) await sleep(faults.latencyMs, timers);
+      if (faults.latencyMs > 0) {
+        options.faults.count('latency');
+        await sleep(faults.latencyMs, timers);
+      }
       if (options.faults.apiChance(faults.dropRate)) {
         if (!faults.dropAfterProcessing) {
+          options.faults.count('dropBeforeProcessing');
           req.socket.destroy();
           return;
         }
         dropAfter = true;
       }
       if (options.faults.apiChance(faults.rateLimitRate)) {
+        options.faults.count('rateLimited');
         sendError(
           res,
           new OmiseApiError(429, 'too_many_requests', 'too many requests, please retry later', {
@@ -207,9 +212,11 @@ export function createSimulatorServer(options: ServerOptions): SimulatorServer {
         return;
       }
       if (options.faults.apiChance(faults.errorRate)) {
+        const internal = options.faults.apiDraw() < 0.5;
+        options.faults.count(internal ? 'error500' : 'error503');
         sendError(
           res,
-          options.faults.apiDraw() < 0.5
+          internal
             ? new OmiseApiError(500, 'internal_error', 'an internal error occurred (simulated)')
             : new OmiseApiError(503, 'service_unavailable', 'service temporarily unavailable (simulated)'),
         );
@@ -245,6 +252,7 @@ export function createSimulatorServer(options: ServerOptions): SimulatorServer {
     }
     if (dropAfter) {
       // Processed, but the answer is lost: exactly what a client's no-blind-retry rule must survive.
+      options.faults.count('dropAfterProcessing');
       req.socket.destroy();
       return;
     }

@@ -144,6 +144,7 @@ export class WebhookDispatcher {
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     const batch = shuffle(this.held, this.options.faults.webhookRandomSource);
+    if (batch.length > 1) this.options.faults.count('webhookReordered', batch.length);
     this.held = [];
     for (const job of batch) {
       this.dispatch(job);
@@ -157,6 +158,7 @@ export class WebhookDispatcher {
     for (const url of urls) {
       const dispatchSeq = (this.dispatchCounter += 1);
       if (this.options.faults.webhookChance(faults.webhookLossRate)) {
+        this.options.faults.count('webhookLost');
         this.attempts.push({
           dispatchSeq,
           id: newId('whdl'),
@@ -173,6 +175,8 @@ export class WebhookDispatcher {
         continue;
       }
       const copies = this.options.faults.webhookChance(faults.webhookDuplicateRate) ? 2 : 1;
+      if (copies > 1) this.options.faults.count('webhookDuplicated');
+      if (faults.webhookDelayMs > 0) this.options.faults.count('webhookDelayed', copies);
       for (let copy = 0; copy < copies; copy += 1) {
         this.pending += 1;
         const seq = copy === 0 ? dispatchSeq : (this.dispatchCounter += 1);

@@ -126,6 +126,19 @@ describe('API faults', () => {
     expect(answer.body.errorRate).toBe(1);
   });
 
+  it('are counted by kind, over the admin API too, and the counts survive a reset', async () => {
+    const sim = await simulator({ faults: { dropRate: 1 } });
+    await rawCreate(sim);
+    sim.faults.set({ dropAfterProcessing: true });
+    await rawCreate(sim);
+    sim.faults.set({ dropRate: 0, rateLimitRate: 1 });
+    await call(sim, 'GET', '/charges');
+    sim.faults.reset();
+    await call(sim, 'GET', '/charges');
+    expect(sim.faults.stats()).toEqual({ dropBeforeProcessing: 1, dropAfterProcessing: 1, rateLimited: 1 });
+    expect((await call(sim, 'GET', '/_simulator/faults/stats')).body).toEqual(sim.faults.stats());
+  });
+
   it('refuse invalid settings', async () => {
     const sim = await simulator();
     expect(() => sim.faults.set({ errorRate: 2 })).toThrow();
