@@ -10,6 +10,9 @@ import { startGateway, type RunningGateway } from './server/gateway.js';
 import { describeMetricsAccess } from './server/health.js';
 import { startSimulator, type RunningSimulator } from './simulator/index.js';
 
+/** How long past SHUTDOWN_GRACE_SECONDS the rest of the shutdown may take before the process just exits. */
+const SHUTDOWN_OVERRUN_MS = 5_000;
+
 async function main(): Promise<void> {
   let config = loadConfig();
   dropApiKeysFromEnvironment();
@@ -27,7 +30,14 @@ async function main(): Promise<void> {
   let simulator: RunningSimulator | undefined;
   let gateway: RunningGateway | undefined;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
+    // The drain cuts what is left after the grace period; should anything still hang (a stuck store
+    // connection), the process goes anyway, a little later, so that a deploy never waits forever.
+    const deadlineMs = config.shutdownGraceSeconds * 1000 + SHUTDOWN_OVERRUN_MS;
+    setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
     await gateway?.close();
     await simulator?.close();
     process.exit(0);

@@ -75,6 +75,11 @@ export interface Config {
   /** How long a PENDING charge is served from the cache (a lost webhook costs at most this). */
   chargeCachePendingTtlMs: number;
   idempotencyTtlSeconds: number;
+  /**
+   * SIGTERM/SIGINT: how long in-flight requests and webhooks may take to finish before their
+   * connections are cut; the process exits at the latest a few seconds after.
+   */
+  shutdownGraceSeconds: number;
   corsOrigins: string[];
   introspection: boolean;
   /** The reference checkout page at /demo and the index at / (DEMO_ENABLED; default on except in production). */
@@ -172,6 +177,7 @@ const envSchema = z.object({
   CHARGE_CACHE_SIZE: positiveInt.default(10_000),
   CHARGE_CACHE_PENDING_TTL_MS: nonNegativeInt.default(1_000),
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
+  SHUTDOWN_GRACE_SECONDS: positiveInt.max(600).default(10),
   CORS_ORIGINS: optionalString,
   GRAPHQL_INTROSPECTION: booleanFlag,
   DEMO_ENABLED: booleanFlag,
@@ -308,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chargeCacheSize: e.CHARGE_CACHE_SIZE,
     chargeCachePendingTtlMs: e.CHARGE_CACHE_PENDING_TTL_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     corsOrigins: (e.CORS_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -138,7 +138,7 @@ export interface GatewayOverrides {
    */
   readinessTimeoutMs?: number;
   /**
-   * @default 10 s
+   * @default config.shutdownGraceSeconds
    */
   shutdownGraceMs?: number;
 }
@@ -307,6 +307,7 @@ export async function startGateway(
           readinessTimeoutMs: overrides.readinessTimeoutMs,
           metrics,
           metricsAccess,
+          draining: () => http.draining,
         }),
         { method: 'POST', path: '/webhooks/omise', handler: webhookRoute(receiveWebhook, metrics) },
         ...(config.demoPage
@@ -320,7 +321,7 @@ export async function startGateway(
       logger,
       metrics,
       clientIpOf,
-      ...(overrides.shutdownGraceMs !== undefined && { shutdownGraceMs: overrides.shutdownGraceMs }),
+      shutdownGraceMs: overrides.shutdownGraceMs ?? config.shutdownGraceSeconds * 1000,
     });
 
     const {
@@ -358,6 +359,9 @@ export async function startGateway(
     closers.push(() => http.close());
     closers.push(() => statusFeed.close());
     closers.push(() => websocket.close());
+    // Runs first: stop accepting connections and fail /readyz before anything else closes, so that
+    // WebSocket clients told to go away reconnect elsewhere; the drain itself is awaited further down.
+    closers.push(async () => void http.close());
     const address = await http.listen(config.port, config.host);
 
     const host = urlHost(address.address);

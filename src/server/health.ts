@@ -21,11 +21,17 @@ export function healthRoutes(options: {
   metrics: GatewayMetrics;
   /** Who may read /metrics. */
   metricsAccess: MetricsAccess;
+  /** True while the server shuts down: /readyz then answers 503 `draining`. */
+  draining?: () => boolean;
 }): Route[] {
   const timeoutMs = options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS;
   return [
     { method: 'GET', path: '/healthz', handler: livenessRoute() },
-    { method: 'GET', path: '/readyz', handler: readinessRoute(options.checks, timeoutMs) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handler: readinessRoute(options.checks, timeoutMs, options.draining),
+    },
     { method: 'GET', path: '/metrics', handler: metricsRoute(options.metrics, options.metricsAccess) },
   ];
 }
@@ -39,8 +45,17 @@ export function livenessRoute(): RouteHandler {
  * `GET /readyz`: 200 when every dependency answers within `timeoutMs`, 503 otherwise. The body names
  * each check's state (`ok`, `failed`, `timeout`), never the error text; the log has that.
  */
-export function readinessRoute(checks: ReadinessCheck[], timeoutMs: number): RouteHandler {
+export function readinessRoute(
+  checks: ReadinessCheck[],
+  timeoutMs: number,
+  draining: () => boolean = () => false,
+): RouteHandler {
   return async (_req, res, { logger }) => {
+    // Shutting down: in-flight work finishes, but no new traffic should be routed here.
+    if (draining()) {
+      sendJson(res, 503, { status: 'draining', checks: {} });
+      return;
+    }
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {
         const state = await withTimeout(check(), timeoutMs).then(

@@ -45,6 +45,8 @@ export interface HttpServer {
   /** The node:http server (WebSocket upgrades attach here). */
   readonly server: Server;
   listen(port: number, host?: string): Promise<AddressInfo>;
+  /** True once close() was called: /readyz fails so that load balancers stop routing here. */
+  readonly draining: boolean;
   /**
    * Stops accepting connections, closes idle keep-alive sockets, lets in-flight requests finish (their
    * connections then close) and, after the grace period, cuts what is left. Idempotent.
@@ -142,6 +144,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   return {
     server,
+    get draining() {
+      return closing !== undefined;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
