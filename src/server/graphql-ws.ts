@@ -253,8 +253,19 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         }, options.closeGraceMs ?? DEFAULT_WS_CLOSE_GRACE_MS);
         cut.unref();
         try {
-          // Sends 1001 Going away to every client, stops upgrades, resolves once every socket is gone.
+          // dispose() sends 1001 Going away to every client and stops upgrades, but resolves before the
+          // sockets are closed: wait for them (or for the cut above), or the process could exit before
+          // the close frames are out and clients would see 1006 instead.
+          const sockets = [...wss.clients];
+          const gone = Promise.all(
+            sockets.map((socket) =>
+              socket.readyState === socket.CLOSED
+                ? undefined
+                : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+            ),
+          );
           await disposable.dispose();
+          await gone;
         } finally {
           clearTimeout(cut);
         }
