@@ -23,7 +23,7 @@ describe('chaos: two instances under Omise, webhook, process and Redis faults', 
       deadlineMs: 150_000,
     });
     // The figures, for whoever reads the CI log.
-    console.log(
+    console.error(
       JSON.stringify(
         { ...report, client: { ...report.client }, outcomeDelayMs: report.outcomeDelayMs },
         null,

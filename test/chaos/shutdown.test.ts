@@ -145,9 +145,6 @@ describe('rolling restart under load', () => {
       deadlineMs: 120_000,
       shutdownGraceSeconds: 5,
     });
-    console.log(
-      JSON.stringify({ disruptions: report.disruptions, client: report.client, phones: report.phones }),
-    );
     expect(chaosProblems(report)).toEqual([]);
     expect(report.client.serverErrors).toEqual({});
     expect(report.disruptions.filter((d) => /SIGTERM .*: exit 0/.test(d))).toHaveLength(2);
