@@ -52,6 +52,11 @@ describe('src/main.ts', () => {
       expect(stdout).toContain('curl -s');
       expect(stdout).toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:\d+\/webhooks\/omise/);
       expect(stdout).not.toMatch(/webhooks to:\s+http:\/\/127\.0\.0\.1:0\//);
+      expect(stdout).toMatch(
+        /Metrics:\s+\S+\/metrics: open to anyone who reaches the port \(set METRICS_TOKEN\)/,
+      );
+      expect(stdout).toMatch(/Client IP:\s+the socket address \(TRUSTED_PROXIES unset\)/);
+      expect(stdout).toMatch(/Rate limit:\s+600\/min per API key or IP, 120\/min per IP for client tokens/);
 
       const response = await fetch(url!, {
         method: 'POST',
@@ -77,6 +82,8 @@ describe('src/main.ts', () => {
       PORT: '0',
       SIMULATOR_PORT: '0',
       GATEWAY_API_KEYS: JSON.stringify([{ name: 'shop', key, scopes: ['charges:read'] }]),
+      METRICS_TOKEN: 'main-test-metrics-token-0123',
+      TRUSTED_PROXIES: '10.0.0.0/8',
     });
     try {
       const [, url] = await main.waitFor(/GraphQL gateway:\s+(\S+)\n/);
@@ -87,6 +94,9 @@ describe('src/main.ts', () => {
       expect(stdout).toMatch(/!!! WARNING: GATEWAY_TOKEN_SECRET is unset/);
       expect(stdout).not.toMatch(/AUTH IS OFF/);
       expect(stdout).toContain('authorization: Bearer');
+      expect(stdout).toMatch(/Metrics:\s+\S+\/metrics: Bearer METRICS_TOKEN required/);
+      expect(stdout).toMatch(/Client IP:\s+X-Forwarded-For from TRUSTED_PROXIES \(10\.0\.0\.0\/8\)/);
+      expect(stdout).not.toContain('main-test-metrics-token-0123');
       const query = JSON.stringify({ query: '{ charges(first: 1) { totalCount } }' });
       const anonymous = await fetch(url!, {
         method: 'POST',
