@@ -1,42 +1,32 @@
-import type {
-  CreateChargeParams,
-  CreateRefundParams,
-  CreateSourceParams,
-  ListParams,
-  OmiseCharge,
-  OmiseEvent,
-  OmiseList,
-  OmiseRefund,
-  OmiseSource,
-  UpdateChargeParams,
-} from './types.js';
+import type * as Wire from './types.js';
 
 /**
- * The Omise calls the gateway makes. `OmiseClient` implements it over HTTP; the payments layer depends
- * on this interface only. Every method rejects with an `OmiseClientError` subclass (errors.ts).
+ * The Omise calls `OmiseClient` makes over HTTP. Consumers depend on the few they call (the payments
+ * service on `PaymentsOmiseApi` (payments/omise-payments-service.ts), the charge reader on `retrieveCharge`); the rest serve tests and
+ * tools. Every method rejects with an `OmiseClientError` subclass (errors.ts).
  */
 export interface OmiseApi {
-  createSource(params: CreateSourceParams): Promise<OmiseSource>;
-  retrieveSource(id: string): Promise<OmiseSource>;
+  createSource(params: Wire.CreateSourceParams): Promise<Wire.OmiseSource>;
+  retrieveSource(id: string): Promise<Wire.OmiseSource>;
 
-  createCharge(params: CreateChargeParams): Promise<OmiseCharge>;
-  retrieveCharge(id: string): Promise<OmiseCharge>;
-  listCharges(params?: ListParams): Promise<OmiseList<OmiseCharge>>;
-  updateCharge(id: string, params: UpdateChargeParams): Promise<OmiseCharge>;
-  expireCharge(id: string): Promise<OmiseCharge>;
+  createCharge(params: Wire.CreateChargeParams): Promise<Wire.OmiseCharge>;
+  retrieveCharge(id: string): Promise<Wire.OmiseCharge>;
+  listCharges(params?: Wire.ListParams): Promise<Wire.OmiseList<Wire.OmiseCharge>>;
+  updateCharge(id: string, params: Wire.UpdateChargeParams): Promise<Wire.OmiseCharge>;
+  expireCharge(id: string): Promise<Wire.OmiseCharge>;
   /** Test mode only. */
-  markChargeAsPaid(id: string): Promise<OmiseCharge>;
+  markChargeAsPaid(id: string): Promise<Wire.OmiseCharge>;
   /** Test mode only; the charge fails with `failed_processing`. */
-  markChargeAsFailed(id: string): Promise<OmiseCharge>;
+  markChargeAsFailed(id: string): Promise<Wire.OmiseCharge>;
 
-  createRefund(chargeId: string, params: CreateRefundParams): Promise<OmiseRefund>;
-  listRefunds(chargeId: string, params?: ListParams): Promise<OmiseList<OmiseRefund>>;
-  listAllRefunds(params?: ListParams): Promise<OmiseList<OmiseRefund>>;
-  retrieveRefund(chargeId: string, refundId: string): Promise<OmiseRefund>;
+  createRefund(chargeId: string, params: Wire.CreateRefundParams): Promise<Wire.OmiseRefund>;
+  listRefunds(chargeId: string, params?: Wire.ListParams): Promise<Wire.OmiseList<Wire.OmiseRefund>>;
+  listAllRefunds(params?: Wire.ListParams): Promise<Wire.OmiseList<Wire.OmiseRefund>>;
+  retrieveRefund(chargeId: string, refundId: string): Promise<Wire.OmiseRefund>;
 
-  listEvents(params?: ListParams): Promise<OmiseList<OmiseEvent>>;
-  retrieveEvent(id: string): Promise<OmiseEvent>;
-  listChargeEvents(chargeId: string, params?: ListParams): Promise<OmiseList<OmiseEvent>>;
+  listEvents(params?: Wire.ListParams): Promise<Wire.OmiseList<Wire.OmiseEvent>>;
+  retrieveEvent(id: string): Promise<Wire.OmiseEvent>;
+  listChargeEvents(chargeId: string, params?: Wire.ListParams): Promise<Wire.OmiseList<Wire.OmiseEvent>>;
 
   /** The bytes behind a document's `download_uri` (the QR PNG); no auth is sent. */
   downloadDocument(downloadUri: string): Promise<Uint8Array>;

@@ -2,7 +2,7 @@ import type { OmiseApi } from '../omise/api.js';
 import type { OmiseCharge, OmiseList } from '../omise/types.js';
 import { encodeCursor, secondOf, type ChargeCursor } from './cursor.js';
 import type { Charge } from './model.js';
-import { mapCharge } from './omise-mapper.js';
+import { mapCharge, toListChargesParams } from './omise-mapper.js';
 
 /** How far the rare fallback looks for an anchor that is no longer where its cursor says. */
 const ANCHOR_SEARCH_LIMIT = 100;
@@ -40,13 +40,7 @@ export async function readChargePage(
 ): Promise<ChargePageRead> {
   const { first, after } = query;
   const list = (to: Date | null | undefined, offset: number, limit: number) =>
-    omise.listCharges({
-      limit,
-      offset,
-      order: 'reverse_chronological',
-      ...(query.from ? { from: query.from } : {}),
-      ...(to ? { to } : {}),
-    });
+    omise.listCharges(toListChargesParams({ first: limit, offset, newestFirst: true, from: query.from, to }));
 
   let page: OmiseList<OmiseCharge>;
   /** Place in Omise's list (up to `to`) of page.data[0]. */

@@ -1,4 +1,11 @@
-import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
+import type {
+  CreateChargeParams,
+  CreateRefundParams,
+  ListParams,
+  OmiseCharge,
+  OmiseRefund,
+  OmiseSource,
+} from '../omise/types.js';
 import {
   isCurrency,
   type Charge,
@@ -151,4 +158,91 @@ export function mapCharge(raw: OmiseCharge): Charge {
     livemode: raw.livemode === true,
     createdAt: createdAt(raw, what),
   };
+}
+
+// ---- domain → Omise: what the use cases ask Omise for ----
+
+/** The source type of a TrueMoney QR payment, as Omise names it (and as `Charge.sourceType` shows it). */
+export const TRUEMONEY_QR = 'truemoney_qr';
+
+/** A TrueMoney QR charge to create. */
+export interface NewCharge {
+  amount: number;
+  currency: Currency;
+  /** A client-made source; omitted → a TrueMoney QR source is created in the same call. */
+  sourceId?: string | null | undefined;
+  returnUri?: string | null | undefined;
+  description?: string | null | undefined;
+  /** Sent as given (the idempotency handle included). */
+  metadata: Metadata;
+}
+
+export function toCreateChargeParams(charge: NewCharge): CreateChargeParams {
+  return {
+    amount: charge.amount,
+    currency: charge.currency,
+    source: charge.sourceId ? charge.sourceId : { type: TRUEMONEY_QR },
+    ...(charge.returnUri ? { return_uri: charge.returnUri } : {}),
+    ...(charge.description !== null && charge.description !== undefined
+      ? { description: charge.description }
+      : {}),
+    metadata: charge.metadata,
+  };
+}
+
+/** A refund to create; `void` → only as a void (Omise refuses it when that is not possible). */
+export interface NewRefund {
+  amount: number;
+  metadata: Metadata;
+  void: boolean;
+}
+
+export function toCreateRefundParams(refund: NewRefund): CreateRefundParams {
+  return { amount: refund.amount, metadata: refund.metadata, ...(refund.void ? { void: true } : {}) };
+}
+
+/** A page of charges: `first` from `offset`, optionally within [from, to]. */
+export interface ChargeListQuery {
+  /** Omitted → Omise's page size (paginate() walks every page). */
+  first?: number;
+  offset?: number;
+  newestFirst: boolean;
+  from?: Date | null | undefined;
+  to?: Date | null | undefined;
+}
+
+export function toListChargesParams(query: ChargeListQuery): ListParams {
+  return {
+    ...(query.first !== undefined ? { limit: query.first } : {}),
+    ...(query.offset !== undefined ? { offset: query.offset } : {}),
+    order: query.newestFirst ? 'reverse_chronological' : 'chronological',
+    ...(query.from ? { from: query.from } : {}),
+    ...(query.to ? { to: query.to } : {}),
+  };
+}
+
+/** What the gateway checks of a client-made source before charging it. */
+export interface SourceFacts {
+  type: string;
+  amount: number;
+  /** undefined when the gateway does not know Omise's currency. */
+  currency: Currency | undefined;
+  /** Already used for a charge. */
+  used: boolean;
+}
+
+export function mapSource(raw: OmiseSource): SourceFacts {
+  let currency: Currency | undefined;
+  try {
+    currency = mapCurrency(raw.currency);
+  } catch {
+    currency = undefined;
+  }
+  return { type: raw.type, amount: raw.amount, currency, used: raw.charge_status !== 'unknown' };
+}
+
+/** Whether an Omise charge or refund carries this idempotency handle (reconciliation after a lost answer). */
+export function hasIdempotencyHandle(raw: OmiseCharge | OmiseRefund, handle: string): boolean {
+  const metadata = raw.metadata as Record<string, unknown> | null | undefined;
+  return metadata?.[IDEMPOTENCY_METADATA_KEY] === handle;
 }

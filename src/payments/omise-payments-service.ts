@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { OmiseApi } from '../omise/api.js';
 import { paginate } from '../omise/paginate.js';
-import type { OmiseCharge, OmiseRefund } from '../omise/types.js';
 import type { KeyValueStore } from '../realtime/ports.js';
 import { readChargePage } from './charge-pages.js';
 import { decodeCursor, type ChargeCursor } from './cursor.js';
@@ -9,7 +8,17 @@ import { fail, ok, UpstreamUnavailableError, type Result, type UserError } from 
 import { ChargeReader } from './charge-reader.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
 import type { Charge, Metadata, Refund } from './model.js';
-import { IDEMPOTENCY_METADATA_KEY, mapCharge, mapCurrency, mapRefund } from './omise-mapper.js';
+import {
+  hasIdempotencyHandle,
+  IDEMPOTENCY_METADATA_KEY,
+  mapCharge,
+  mapRefund,
+  mapSource,
+  toCreateChargeParams,
+  toCreateRefundParams,
+  toListChargesParams,
+  TRUEMONEY_QR,
+} from './omise-mapper.js';
 import { isOmiseRejection } from '../omise/errors.js';
 import { toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
 import type {
@@ -36,13 +45,29 @@ import {
   remainingAmount,
 } from './rules.js';
 
-export const TRUEMONEY_QR = 'truemoney_qr';
 export const MAX_PAGE_SIZE = 100;
 /** How many recent charges a create reconciliation looks through for its handle. */
 const RECONCILE_SCAN_LIMIT = 1000;
 
+/**
+ * The Omise operations the use cases call, and nothing more: what a stand-in must provide. `retrieveCharge`
+ * serves the default charge reader.
+ */
+export type PaymentsOmiseApi = Pick<
+  OmiseApi,
+  | 'retrieveSource'
+  | 'createCharge'
+  | 'retrieveCharge'
+  | 'listCharges'
+  | 'markChargeAsPaid'
+  | 'markChargeAsFailed'
+  | 'createRefund'
+  | 'listRefunds'
+  | 'downloadDocument'
+>;
+
 export interface PaymentsServiceDeps {
-  omise: OmiseApi;
+  omise: PaymentsOmiseApi;
   /** Idempotency records (memory or Redis). */
   kv: KeyValueStore;
   /** `simulator` and `test` allow simulateChargeOutcome; `live` does not. */
@@ -85,7 +110,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps): PaymentsServic
 }
 
 export class OmisePaymentsService implements PaymentsService {
-  private readonly omise: OmiseApi;
+  private readonly omise: PaymentsOmiseApi;
   private readonly now: () => Date;
   private readonly idempotency: IdempotencyService;
   private readonly qrImages: QrImageCache;
@@ -148,16 +173,16 @@ export class OmisePaymentsService implements PaymentsService {
     if (handle !== undefined) metadata[IDEMPOTENCY_METADATA_KEY] = handle;
     const created = await this.rejectionsAsUserErrors('createCharge', () =>
       write(() =>
-        this.omise.createCharge({
-          amount: input.amount,
-          currency: input.currency,
-          source: input.sourceId ? input.sourceId : { type: TRUEMONEY_QR },
-          ...(input.returnUri ? { return_uri: input.returnUri } : {}),
-          ...(input.description !== null && input.description !== undefined
-            ? { description: input.description }
-            : {}),
-          metadata,
-        }),
+        this.omise.createCharge(
+          toCreateChargeParams({
+            amount: input.amount,
+            currency: input.currency,
+            sourceId: input.sourceId,
+            returnUri: input.returnUri,
+            description: input.description,
+            metadata,
+          }),
+        ),
       ),
     );
     return created.ok ? ok(await this.remembered(mapCharge(created.value))) : created;
@@ -169,7 +194,7 @@ export class OmisePaymentsService implements PaymentsService {
       this.omise.retrieveSource(sourceId),
     );
     if (!found.ok) return found.errors;
-    const source = found.value;
+    const source = mapSource(found.value);
     const at = ['input', 'sourceId'];
     if (source.type !== TRUEMONEY_QR) {
       return [
@@ -180,13 +205,7 @@ export class OmisePaymentsService implements PaymentsService {
         },
       ];
     }
-    let currencyMatches: boolean;
-    try {
-      currencyMatches = mapCurrency(source.currency) === 'THB';
-    } catch {
-      currencyMatches = false;
-    }
-    if (source.amount !== amount || !currencyMatches) {
+    if (source.amount !== amount || source.currency !== 'THB') {
       return [
         {
           code: 'SOURCE_AMOUNT_MISMATCH',
@@ -195,7 +214,7 @@ export class OmisePaymentsService implements PaymentsService {
         },
       ];
     }
-    if (source.charge_status !== 'unknown') {
+    if (source.used) {
       return [
         { code: 'SOURCE_ALREADY_USED', message: 'The source was already used for a charge', field: at },
       ];
@@ -206,11 +225,9 @@ export class OmisePaymentsService implements PaymentsService {
   private async findChargeByHandle(handle: string, since: Date): Promise<Result<Charge> | undefined> {
     let scanned = 0;
     // Oldest first from just before the attempt began: the charge, if any, is among the first ones.
-    for await (const charge of paginate((p) => this.omise.listCharges(p), {
-      from: since,
-      order: 'chronological',
-    })) {
-      if (hasHandle(charge, handle)) return ok(await this.remembered(mapCharge(charge)));
+    const oldestFirst = toListChargesParams({ newestFirst: false, from: since });
+    for await (const charge of paginate((p) => this.omise.listCharges(p), oldestFirst)) {
+      if (hasIdempotencyHandle(charge, handle)) return ok(await this.remembered(mapCharge(charge)));
       if (++scanned >= RECONCILE_SCAN_LIMIT) break;
     }
     return undefined;
@@ -344,15 +361,14 @@ export class OmisePaymentsService implements PaymentsService {
     const operation: OmiseOperation = decision.void ? 'void' : 'refund';
     const created = await this.rejectionsAsUserErrors(operation, () =>
       write(() =>
-        this.omise.createRefund(chargeId, {
-          amount: decision.amount,
-          metadata,
-          ...(decision.void ? { void: true } : {}),
-        }),
+        this.omise.createRefund(
+          chargeId,
+          toCreateRefundParams({ amount: decision.amount, metadata, void: decision.void }),
+        ),
       ),
     );
     if (!created.ok) return created;
-    return ok(await this.outcome(created.value, before));
+    return ok(await this.outcome(mapRefund(created.value), before));
   }
 
   /**
@@ -360,13 +376,12 @@ export class OmisePaymentsService implements PaymentsService {
    * fallback when the re-read fails: the refund IS made at Omise, so the caller must be told so, not get
    * an error that invites a retry without an idempotencyKey (a second refund).
    */
-  private async outcome(raw: OmiseRefund, before?: Charge): Promise<RefundOutcome> {
-    const refund = mapRefund(raw);
+  private async outcome(refund: Refund, before?: Charge): Promise<RefundOutcome> {
     let after: Charge | null;
     try {
       // Re-read so that the returned charge reflects the refund (refunded amount, voided, refunds list);
       // the reader shares it with every instance before this answers.
-      after = await this.charges.readFresh(raw.charge);
+      after = await this.charges.readFresh(refund.chargeId);
     } catch (err) {
       if (before === undefined) throw err;
       this.deps.logger?.warn(
@@ -385,8 +400,8 @@ export class OmisePaymentsService implements PaymentsService {
   ): Promise<Result<RefundOutcome> | undefined> {
     // A charge has at most 15 refunds: one page holds them all.
     const page = await this.omise.listRefunds(chargeId, { limit: 100 });
-    const refund = page.data.find((r) => hasHandle(r, handle));
-    return refund ? ok(await this.outcome(refund)) : undefined;
+    const refund = page.data.find((r) => hasIdempotencyHandle(r, handle));
+    return refund ? ok(await this.outcome(mapRefund(refund))) : undefined;
   }
 
   // ---- test mode ----
@@ -477,9 +492,4 @@ function checkChargeIdShape(chargeId: string): UserError[] {
 
 function notFound(): UserError[] {
   return [{ code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: ['input', 'chargeId'] }];
-}
-
-function hasHandle(object: OmiseCharge | OmiseRefund, handle: string): boolean {
-  const metadata = object.metadata as Record<string, unknown> | null | undefined;
-  return metadata?.[IDEMPOTENCY_METADATA_KEY] === handle;
 }

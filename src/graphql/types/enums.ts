@@ -1,5 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 import {
+  CURRENCIES,
   CURRENCY_EXPONENTS,
   type ChargeStatus,
   type Currency,
@@ -20,22 +21,10 @@ export const ChargeStatusEnum = {
   REVERSED: 'REVERSED',
 } as const satisfies { [K in ChargeStatus]: K };
 
-export const CurrencyEnum = {
-  AUD: 'AUD',
-  CAD: 'CAD',
-  CHF: 'CHF',
-  CNY: 'CNY',
-  DKK: 'DKK',
-  EUR: 'EUR',
-  GBP: 'GBP',
-  HKD: 'HKD',
-  IDR: 'IDR',
-  JPY: 'JPY',
-  MYR: 'MYR',
-  SGD: 'SGD',
-  THB: 'THB',
-  USD: 'USD',
-} as const satisfies { [K in Currency]: K };
+/** Every currency the domain knows, in its order (CURRENCIES). */
+export const CurrencyEnum = Object.fromEntries(CURRENCIES.map((currency) => [currency, currency])) as {
+  [K in Currency]: K;
+};
 
 export const PaymentOutcomeEnum = {
   SUCCESSFUL: 'SUCCESSFUL',
