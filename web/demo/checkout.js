@@ -143,6 +143,7 @@ function startPayment(charge, clientToken) {
     stopWatching: undefined,
     countdownTimer: undefined,
     warnedLastMinute: false,
+    announcedTimeUp: false,
   };
   page.paymentAmount.textContent = formatBaht(charge.amount);
   // The inlined image works even when the browser cannot reach Omise's download URL.
@@ -189,6 +190,10 @@ function tickCountdown() {
   }
   // At zero the page waits for the gateway to confirm EXPIRED: the customer may have paid at the
   // last second, and only the gateway knows.
+  if (seconds === 0 && !current.announcedTimeUp) {
+    current.announcedTimeUp = true;
+    announce('Time is up. Checking whether the payment arrived…');
+  }
 }
 
 function setSimulateEnabled(enabled) {
