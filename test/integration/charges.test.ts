@@ -280,6 +280,24 @@ describe('charges', () => {
       }
       // Each of the six charges that existed at the first read, once, newest first; none created later.
       expect(seen).toEqual(older);
+
+      // The Omise call economy: a page is one list call; totalCount after the first page one more,
+      // only when asked for.
+      const listCalls = () =>
+        own.omiseRequests.filter((r) => r.method === 'GET' && r.path === '/charges').length;
+      const firstPage = dataOf(await own.gql(ChargesDocument, { first: 2 })).charges;
+      const before = listCalls();
+      const LEAN = 'query($after: String) { charges(first: 2, after: $after) { edges { node { id } } } }';
+      const lean = await own.http('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: LEAN, variables: { after: firstPage.pageInfo.endCursor } }),
+      });
+      expect(lean.status).toBe(200);
+      await lean.arrayBuffer();
+      expect(listCalls() - before).toBe(1);
+      await own.gql(ChargesDocument, { first: 2, after: firstPage.pageInfo.endCursor });
+      expect(listCalls() - before).toBe(3);
     } finally {
       await own.close();
     }
