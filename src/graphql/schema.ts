@@ -16,8 +16,8 @@ export interface BuildGatewaySchemaOptions {
    */
   pubSub?: PubSub;
   /**
-   * Decides `@Authorized('<scope>')` fields (type-graphql); default: OPERATION_RULES applied to
-   * `context.principal` (src/auth createAuthChecker).
+   * Decides `@Authorized('<scope>')` fields (type-graphql).
+   * @default OPERATION_RULES applied to `context.principal` (src/auth createAuthChecker)
    */
   authChecker?: AuthChecker<GraphQLContext>;
 }

@@ -25,7 +25,8 @@ export interface RateLimiterOptions {
   pointsPerMinute: number;
   /**
    * RATE_LIMIT_CLIENT_PER_MINUTE: the budget of keys made for client tokens (`client-ip:…`, see
-   * {@link rateLimitKey}); default `pointsPerMinute`.
+   * {@link rateLimitKey}).
+   * @default pointsPerMinute
    */
   clientPointsPerMinute?: number;
   /** Set (REDIS_URL) → one budget shared by every gateway instance. Its owner connects and closes it. */

@@ -59,21 +59,28 @@ export class OmiseError extends OmiseClientError {
 /** The request did not get an answer: connection refused or reset, DNS failure, TLS failure... */
 export class OmiseNetworkError extends OmiseClientError {
   override name = 'OmiseNetworkError';
-  constructor(
-    method: string,
-    path: string,
-    /** Node's error code (`ECONNREFUSED`, `ECONNRESET`, ...) when known. */
-    readonly causeCode: string | undefined,
-    /** false only when the request provably never reached Omise (e.g. connection refused). */
-    readonly mayHaveReachedServer: boolean,
-    options?: ErrorOptions,
-  ) {
+  /** Node's error code (`ECONNREFUSED`, `ECONNRESET`, ...) when known. */
+  readonly causeCode: string | undefined;
+  /** false only when the request provably never reached Omise (e.g. connection refused). */
+  readonly mayHaveReachedServer: boolean;
+
+  constructor(details: {
+    method: string;
+    path: string;
+    causeCode: string | undefined;
+    mayHaveReachedServer: boolean;
+    /** The low-level error, without anything of the request. */
+    cause?: unknown;
+  }) {
+    const { method, path, causeCode } = details;
     super(
       `Omise ${method} ${path} failed: network error${causeCode ? ` (${causeCode})` : ''}`,
       method,
       path,
-      options,
+      'cause' in details ? { cause: details.cause } : undefined,
     );
+    this.causeCode = causeCode;
+    this.mayHaveReachedServer = details.mayHaveReachedServer;
   }
 }
 
@@ -112,12 +119,17 @@ export function omiseFailureKind(err: unknown): OmiseFailureKind {
   return 'error';
 }
 
+/** True when Omise refused the gateway's own credentials (401/403): a deployment problem, not the caller's. */
+export function isOmiseCredentialsRefusal(err: unknown): boolean {
+  return err instanceof OmiseError && (err.status === 401 || err.status === 403);
+}
+
 /**
  * True when Omise refused the request itself (4xx other than 429, and other than 401/403, which refuse
  * the gateway's own credentials): repeating it changes nothing, and the caller is told why.
  */
 export function isOmiseRejection(err: unknown): err is OmiseError {
-  return err instanceof OmiseError && err.isClientError && err.status !== 401 && err.status !== 403;
+  return err instanceof OmiseError && err.isClientError && !isOmiseCredentialsRefusal(err);
 }
 
 /** True when Omise says the object does not exist. */

@@ -226,7 +226,7 @@ export class OmiseHttp {
       const cause = new Error(this.redact(detail ? `${detail.name}: ${detail.message}` : String(error)));
       return {
         ok: false,
-        error: new OmiseNetworkError(method, path, code, mayHaveReachedServer, { cause }),
+        error: new OmiseNetworkError({ method, path, causeCode: code, mayHaveReachedServer, cause }),
         failure: { kind: 'network', code, mayHaveReachedServer },
       };
     } finally {

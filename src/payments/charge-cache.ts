@@ -36,9 +36,15 @@ export interface CachedCharge {
 }
 
 export interface ChargeCacheOptions {
-  /** Most charges kept (least recently used go first); default {@link DEFAULT_CHARGE_CACHE_SIZE}. */
+  /**
+   * Most charges kept (least recently used go first).
+   * @default {@link DEFAULT_CHARGE_CACHE_SIZE}
+   */
   maxEntries?: number;
-  /** How long a PENDING charge is served; default {@link DEFAULT_PENDING_TTL_MS}. */
+  /**
+   * How long a PENDING charge is served.
+   * @default {@link DEFAULT_PENDING_TTL_MS}
+   */
   pendingTtlMs?: number;
   /**
    * Wall clock in ms since the epoch (the deadlines above are dates); default `Date.now`. The gateway

@@ -34,9 +34,14 @@ export interface ChargeReaderOptions {
   /** Carries the states one instance learns to the others; omit for a lone instance. */
   pubsub?: PubSub<unknown>;
   cache?: ChargeCacheOptions;
-  /** Namespace of the KeyValueStore keys; default `gateway`. */
+  /**
+   * Namespace of the KeyValueStore keys.
+   * @default 'gateway'
+   */
   keyPrefix?: string;
-  /** Default {@link DEFAULT_CHARGE_VERSION_TTL_MS}. */
+  /**
+   * @default {@link DEFAULT_CHARGE_VERSION_TTL_MS}
+   */
   versionTtlMs?: number;
   logger?: Logger;
   /** Told about each `read`: served from memory (`hit`) or from Omise (`miss`). For metrics. */

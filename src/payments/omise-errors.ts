@@ -1,9 +1,9 @@
 import {
+  isOmiseCredentialsRefusal,
   isOmiseNotFound,
+  omiseFailureKind,
   OmiseClientError,
-  OmiseError,
-  OmiseNetworkError,
-  OmiseTimeoutError,
+  type OmiseError,
 } from '../omise/errors.js';
 import { UpstreamRateLimitedError, UpstreamUnavailableError, type UserError } from './errors.js';
 import { OmiseMappingError } from './omise-mapper.js';
@@ -81,23 +81,26 @@ export function userErrorFromOmise(err: OmiseError, operation: OmiseOperation): 
  */
 export function toSystemError(err: unknown): Error {
   if (err instanceof UpstreamUnavailableError || err instanceof UpstreamRateLimitedError) return err;
-  if (err instanceof OmiseError && err.status === 429) {
-    return new UpstreamRateLimitedError(
-      'Omise is rate limiting the gateway; retry later',
-      err.retryAfterSeconds,
-    );
+  const unavailable = (message: string) => new UpstreamUnavailableError(message, { cause: err });
+  if (isOmiseCredentialsRefusal(err)) return unavailable('Omise refused the gateway credentials');
+  switch (omiseFailureKind(err)) {
+    case 'rate_limited':
+      return new UpstreamRateLimitedError(
+        'Omise is rate limiting the gateway; retry later',
+        (err as OmiseError).retryAfterSeconds,
+      );
+    case 'timeout':
+      return unavailable('Omise did not answer in time');
+    case 'network_error':
+      return unavailable('Omise could not be reached');
+    case 'server_error':
+    case 'rejected':
+      return unavailable('Omise failed to process the request');
+    case 'error':
+      break;
   }
-  if (err instanceof OmiseError && (err.status === 401 || err.status === 403)) {
-    return new UpstreamUnavailableError('Omise refused the gateway credentials', { cause: err });
-  }
-  if (err instanceof OmiseTimeoutError)
-    return new UpstreamUnavailableError('Omise did not answer in time', { cause: err });
-  if (err instanceof OmiseNetworkError)
-    return new UpstreamUnavailableError('Omise could not be reached', { cause: err });
-  if (err instanceof OmiseError)
-    return new UpstreamUnavailableError('Omise failed to process the request', { cause: err });
   if (err instanceof OmiseMappingError || err instanceof OmiseClientError) {
-    return new UpstreamUnavailableError('Omise answered something the gateway cannot read', { cause: err });
+    return unavailable('Omise answered something the gateway cannot read');
   }
   return err instanceof Error ? err : new Error(String(err));
 }

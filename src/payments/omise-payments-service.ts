@@ -5,7 +5,7 @@ import type { KeyValueStore } from '../realtime/ports.js';
 import { readChargePage } from './charge-pages.js';
 import { decodeCursor, type ChargeCursor } from './cursor.js';
 import { fail, ok, UpstreamUnavailableError, type Result, type UserError } from './errors.js';
-import { ChargeReader } from './charge-reader.js';
+import { ChargeReader, type ChargeReaderOptions } from './charge-reader.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
 import type { Charge, Metadata, Refund } from './model.js';
 import {
@@ -86,10 +86,15 @@ export interface PaymentsServiceDeps {
    */
   qrCacheSize?: number;
   /**
-   * The one charge reader (and its cache) that queries, subscriptions, webhooks and the poll share;
-   * default: one over `omise` and `kv`, sharing nothing with other instances.
+   * The one charge reader (and its cache) that queries, subscriptions, webhooks and the poll share.
+   * @default a reader over `omise` and `kv` with the `chargeReader` options
    */
   charges?: ChargeReader;
+  /**
+   * The default reader's sharing (pub/sub), cache bounds and metrics.
+   * @default nothing shared with other instances, the cache's default bounds
+   */
+  chargeReader?: Pick<ChargeReaderOptions, 'pubsub' | 'cache' | 'logger' | 'onLookup' | 'gauges'>;
   /** Tuning of the idempotency waits (tests); see IdempotencyOptions. */
   idempotency?: Pick<IdempotencyOptions, 'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'keyPrefix'>;
 }
@@ -123,9 +128,13 @@ export class OmisePaymentsService implements PaymentsService {
       new ChargeReader({
         omise: deps.omise,
         kv: deps.kv,
-        // Pending charges go stale on the business clock, so that a test moving the clock sees expiry.
-        ...(deps.now && { cache: { now: () => this.now().getTime() } }),
         ...(deps.logger && { logger: deps.logger }),
+        ...deps.chargeReader,
+        cache: {
+          // Pending charges go stale on the business clock, so that a test moving the clock sees expiry.
+          ...(deps.now && { now: () => this.now().getTime() }),
+          ...deps.chargeReader?.cache,
+        },
       });
     this.now = deps.now ?? (() => new Date());
     this.idempotency = new IdempotencyService({

@@ -5,7 +5,8 @@ import { toJson } from './validation.js';
 export interface MemoryPubSubOptions {
   /**
    * Messages that may wait for one slow subscriber before its subscription fails with
-   * `SubscriptionOverflowError`; default {@link DEFAULT_MAX_QUEUED_MESSAGES}.
+   * `SubscriptionOverflowError`.
+   * @default {@link DEFAULT_MAX_QUEUED_MESSAGES}
    */
   maxQueuedMessages?: number;
 }

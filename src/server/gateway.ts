@@ -9,7 +9,6 @@ import type { DocumentCache } from '../graphql/document-cache.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
 import { createOmiseClient, DEFAULT_MAX_RETRY_AFTER_MS } from '../omise/client.js';
-import { ChargeReader } from '../payments/charge-reader.js';
 import { idempotencyTimingsFor } from '../payments/idempotency.js';
 import { createPaymentsService } from '../payments/omise-payments-service.js';
 import type { PaymentsService } from '../payments/payments-service.js';
@@ -20,11 +19,7 @@ import {
   type Scheduler,
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
-import {
-  createOmiseWebhookHandler,
-  DEFAULT_WEBHOOK_DEDUP_TTL_MS,
-  type WebhookHandler,
-} from '../webhooks/index.js';
+import { createOmiseWebhookHandler, type WebhookHandler } from '../webhooks/index.js';
 import { createAuthChecker } from '../auth/authorization.js';
 import { createAuth, type AuthSetup } from '../auth/setup.js';
 import {
@@ -61,7 +56,8 @@ export interface GatewayOverrides {
    */
   logger?: Logger;
   /**
-   * Default: `createAuth(config)` (which hashes the API keys and drops their plaintext from the config).
+   * `createAuth` hashes the API keys and drops their plaintext from the config.
+   * @default createAuth(config)
    * Tests pass their own to control the client tokens' clock.
    */
   auth?: AuthSetup;
@@ -215,20 +211,13 @@ export async function startGateway(
       createPaymentsService({
         omise,
         kv: realtime.kv,
-        charges: new ChargeReader({
-          omise,
-          kv: realtime.kv,
+        chargeReader: {
           pubsub: realtime.pubsub,
-          cache: {
-            maxEntries: config.chargeCacheSize,
-            pendingTtlMs: config.chargeCachePendingTtlMs,
-            // On the business clock when one is given (tests move the simulator's clock past expiry).
-            ...(overrides.now && { now: () => overrides.now!().getTime() }),
-          },
+          cache: { maxEntries: config.chargeCacheSize, pendingTtlMs: config.chargeCachePendingTtlMs },
           logger: logger.child({ component: 'charge-cache' }),
           onLookup: (outcome) => metrics.chargeCacheLookups.inc({ outcome }),
           gauges: metrics,
-        }),
+        },
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
         idempotency: idempotencyTimingsFor({
@@ -263,7 +252,6 @@ export async function startGateway(
         publisher: statusFeed.publisher,
         ...(config.webhookSecret !== undefined && { webhookSecret: config.webhookSecret }),
         logger,
-        dedupTtlMs: DEFAULT_WEBHOOK_DEDUP_TTL_MS,
       });
 
     const schema = await buildGatewaySchema({

@@ -32,7 +32,9 @@ export interface HttpServerOptions {
   routes: Route[];
   logger: Logger;
   metrics: GatewayMetrics;
-  /** Default: the socket's address. */
+  /**
+   * @default the socket's address
+   */
   clientIpOf?: ClientIpOf;
   /**
    * How long close() lets in-flight requests finish before cutting their connections.

@@ -143,7 +143,12 @@ describe('IdempotencyService', () => {
       },
       (ctx) =>
         ctx.write(async () => {
-          throw new OmiseNetworkError('POST', '/charges', 'ECONNREFUSED', false);
+          throw new OmiseNetworkError({
+            method: 'POST',
+            path: '/charges',
+            causeCode: 'ECONNREFUSED',
+            mayHaveReachedServer: false,
+          });
         }),
       (ctx) =>
         ctx.write(async () => {
@@ -225,7 +230,12 @@ describe('IdempotencyService', () => {
     const op = operation([
       async (ctx) => {
         await ctx.write(async () => 'created');
-        throw new OmiseNetworkError('GET', '/charges/x', 'ECONNREFUSED', false); // the re-read
+        throw new OmiseNetworkError({
+          method: 'GET',
+          path: '/charges/x',
+          causeCode: 'ECONNREFUSED',
+          mayHaveReachedServer: false,
+        }); // the re-read
       },
     ]);
     await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseNetworkError);

@@ -153,7 +153,12 @@ describe('toSystemError and write classification', () => {
         method: 'POST',
         path: '/charges',
       }),
-      new OmiseNetworkError('POST', '/charges', 'ECONNRESET', true),
+      new OmiseNetworkError({
+        method: 'POST',
+        path: '/charges',
+        causeCode: 'ECONNRESET',
+        mayHaveReachedServer: true,
+      }),
       new OmiseTimeoutError('POST', '/charges', 10_000),
     ];
     for (const err of errors) {
@@ -165,10 +170,26 @@ describe('toSystemError and write classification', () => {
 
   it('classifies whether a failed write may have been processed or still be in flight', () => {
     expect(mayHaveBeenProcessed(new OmiseTimeoutError('POST', '/charges', 1))).toBe(true);
-    expect(mayHaveBeenProcessed(new OmiseNetworkError('POST', '/charges', 'ECONNRESET', true))).toBe(true);
-    expect(mayHaveBeenProcessed(new OmiseNetworkError('POST', '/charges', 'ECONNREFUSED', false))).toBe(
-      false,
-    );
+    expect(
+      mayHaveBeenProcessed(
+        new OmiseNetworkError({
+          method: 'POST',
+          path: '/charges',
+          causeCode: 'ECONNRESET',
+          mayHaveReachedServer: true,
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      mayHaveBeenProcessed(
+        new OmiseNetworkError({
+          method: 'POST',
+          path: '/charges',
+          causeCode: 'ECONNREFUSED',
+          mayHaveReachedServer: false,
+        }),
+      ),
+    ).toBe(false);
     expect(
       mayHaveBeenProcessed(
         new OmiseError({

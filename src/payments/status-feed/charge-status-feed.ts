@@ -22,7 +22,8 @@ export interface ChargeStatusFeedOptions {
   now?: () => number;
   /**
    * Backoff of the retried first read when Omise fails (5xx, 429, timeout): the first retry after
-   * initialDelayMs, doubling up to maxDelayMs, each ±20%. Default 250 ms → 10 s.
+   * initialDelayMs, doubling up to maxDelayMs, each ±20%.
+   * @default { initialDelayMs: 250, maxDelayMs: 10_000 }
    */
   readRetry?: { initialDelayMs: number; maxDelayMs: number };
 }

@@ -36,8 +36,15 @@ export interface OmiseWebhookHandlerDeps {
   /** base64. Set → every delivery must be signed with it; unset → signatures are not checked. */
   webhookSecret?: string;
   logger: Logger;
-  /** How long a processed event id is remembered (duplicates within it are acknowledged, not redone). */
-  dedupTtlMs: number;
+  /**
+   * How long a processed event id is remembered (duplicates within it are acknowledged, not redone).
+   * @default {@link DEFAULT_WEBHOOK_DEDUP_TTL_MS}
+   */
+  dedupTtlMs?: number;
+  /**
+   * How long a delivery may hold an event before another delivery of it may take over.
+   * @default {@link DEFAULT_EVENT_CLAIM_TTL_MS}
+   */
   claimTtlMs?: number;
   /**
    * Namespace of the KeyValueStore keys.
@@ -84,6 +91,7 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
   const now = deps.now ?? Date.now;
   const prefix = deps.keyPrefix ?? 'gateway';
   const claimTtlMs = deps.claimTtlMs ?? DEFAULT_EVENT_CLAIM_TTL_MS;
+  const dedupTtlMs = deps.dedupTtlMs ?? DEFAULT_WEBHOOK_DEDUP_TTL_MS;
   const log = logger.child({ component: 'omise-webhook' });
   if (webhookSecret === undefined) {
     log.warn('OMISE_WEBHOOK_SECRET is not set: webhook signatures are not verified');
@@ -197,7 +205,7 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
           { chargeId, err: error },
           'webhook acknowledged but not published: the gateway cannot represent this charge',
         );
-        await markDone(kv, doneKey, deps.dedupTtlMs, elog);
+        await markDone(kv, doneKey, dedupTtlMs, elog);
         await release();
         return answer.received({ ignored: true });
       }
@@ -212,7 +220,7 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
       // endpoint, or a charge from other keys): nothing to publish, and redelivery would not change
       // that. Acknowledge and remember it.
       elog.warn({ chargeId }, 'webhook ignored: Omise does not know the charge');
-      await markDone(kv, doneKey, deps.dedupTtlMs, elog);
+      await markDone(kv, doneKey, dedupTtlMs, elog);
       await release();
       return answer.received({ ignored: true });
     }
@@ -229,7 +237,7 @@ export function createOmiseWebhookHandler(deps: OmiseWebhookHandlerDeps): Webhoo
 
     // 6. Remember it. If that fails the event is still published: a redelivery re-publishes, which
     //    subscribers drop as a duplicate. So acknowledge anyway.
-    await markDone(kv, doneKey, deps.dedupTtlMs, elog);
+    await markDone(kv, doneKey, dedupTtlMs, elog);
     await release();
     return answer.received();
   };
