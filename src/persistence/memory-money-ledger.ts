@@ -1,0 +1,53 @@
+import type { MoneyCallEnd, MoneyCallRow, MoneyCallStart, MoneyLedger } from './ports.js';
+
+/** Default number of calls the memory ledger keeps (the oldest are dropped first). */
+export const DEFAULT_MEMORY_LEDGER_SIZE = 10_000;
+
+/**
+ * The ledger in this process's memory (test mode without DATABASE_URL): bounded, lost on restart.
+ * It keeps the same rows as PostgreSQL so that tests and the test-mode gateway behave alike.
+ */
+export class MemoryMoneyLedger implements MoneyLedger {
+  readonly kind = 'memory';
+  private readonly rows = new Map<string, MoneyCallRow>();
+  private nextId = 1;
+
+  constructor(private readonly maxRows = DEFAULT_MEMORY_LEDGER_SIZE) {}
+
+  async start(call: MoneyCallStart): Promise<string> {
+    const id = String(this.nextId++);
+    this.rows.set(id, {
+      ...call,
+      id,
+      outcome: 'started',
+      refundId: undefined,
+      errorCode: undefined,
+      finishedAt: undefined,
+    });
+    if (this.rows.size > this.maxRows) {
+      const oldest = this.rows.keys().next().value;
+      if (oldest !== undefined) this.rows.delete(oldest);
+    }
+    return id;
+  }
+
+  async finish(id: string, end: MoneyCallEnd): Promise<void> {
+    const row = this.rows.get(id);
+    if (row === undefined) return;
+    this.rows.set(id, {
+      ...row,
+      outcome: end.outcome,
+      chargeId: end.chargeId ?? row.chargeId,
+      refundId: end.refundId ?? row.refundId,
+      amount: end.amount ?? row.amount,
+      errorCode: end.errorCode,
+      finishedAt: end.finishedAt,
+    });
+  }
+
+  async recent(filter: { chargeId?: string; limit?: number } = {}): Promise<MoneyCallRow[]> {
+    const all = [...this.rows.values()].reverse();
+    const matching = filter.chargeId === undefined ? all : all.filter((r) => r.chargeId === filter.chargeId);
+    return matching.slice(0, filter.limit ?? 100);
+  }
+}
