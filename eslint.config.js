@@ -10,6 +10,7 @@ const LAYERS = [
   'limits',
   'omise',
   'payments',
+  'persistence',
   'realtime',
   'server',
   'simulator',
@@ -28,6 +29,8 @@ const FORBIDDEN = {
   config: { layers: allBut('config') },
   omise: { layers: allBut('omise') },
   realtime: { layers: allBut('realtime') },
+  // The durable store adapters: nothing of the gateway above them.
+  persistence: { layers: allBut('persistence') },
   simulator: {
     layers: allBut('simulator', 'config', 'omise'),
     // Omise's wire format and webhook signature scheme only, not the gateway's client.
@@ -35,8 +38,13 @@ const FORBIDDEN = {
   },
   payments: {
     layers: ['auth', 'config', 'graphql', 'limits', 'server', 'simulator', 'webhooks'],
-    // The OmiseApi interface and the realtime ports, not their implementations.
-    modules: ['omise/(client|omise-http)\\.js$', 'realtime/(?!ports\\.js$|errors\\.js$)'],
+    // The OmiseApi interface and the realtime ports, not their implementations; the persistence ports
+    // and the in-memory defaults, not PostgreSQL (the composition root picks the adapter).
+    modules: [
+      'omise/(client|omise-http)\\.js$',
+      'realtime/(?!ports\\.js$|errors\\.js$)',
+      'persistence/(?!ports\\.js$|memory-[a-z-]+\\.js$)',
+    ],
     packages: ['node:http', 'http', 'node:https', 'https', 'express'],
   },
   webhooks: { layers: ['auth', 'graphql', 'limits', 'server', 'simulator'] },

@@ -128,6 +128,7 @@ function printBanner(config: Config, gateway: RunningGateway, simulator: Running
     `Subscriptions:     ${wsUrl}  (graphql-transport-ws; try: npm run watch-charge -- <chargeId> ${gateway.url})`,
     `Webhooks:          POST ${gateway.origin}/webhooks/omise  (signatures ${config.webhookSecret === undefined ? 'NOT verified: OMISE_WEBHOOK_SECRET unset' : 'verified'})`,
     `Shared state:      ${config.redisUrl === undefined ? 'in memory (one instance)' : 'Redis (REDIS_URL)'}`,
+    `Idempotency, ledger: ${gateway.persistence.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : 'in memory: lost on restart (set DATABASE_URL to keep them)'}`,
     `Health:            ${gateway.origin}/healthz  ${gateway.origin}/readyz`,
     '',
     'Create a charge:',

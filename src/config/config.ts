@@ -80,6 +80,15 @@ export interface Config {
    * connections are cut; the process exits at the latest a few seconds after.
    */
   shutdownGraceSeconds: number;
+  /** PostgreSQL: the durable idempotency records and the ledger of money-moving calls. */
+  database: {
+    /** DATABASE_URL; unset → in memory (test and simulator modes only). Never logged. */
+    url: string | undefined;
+    /** DATABASE_POOL_SIZE: connections per instance; each running idempotent money call holds one. */
+    poolSize: number;
+    /** DATABASE_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer. */
+    statementTimeoutMs: number;
+  };
   corsOrigins: string[];
   introspection: boolean;
   /** The reference checkout page at /demo and the index at / (DEMO_ENABLED; default on except in production). */
@@ -178,6 +187,16 @@ const envSchema = z.object({
   CHARGE_CACHE_PENDING_TTL_MS: nonNegativeInt.default(1_000),
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   SHUTDOWN_GRACE_SECONDS: positiveInt.max(600).default(10),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      // Not z.url(): its error would echo nothing, but it refuses valid libpq forms; never echo the value.
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
   CORS_ORIGINS: optionalString,
   GRAPHQL_INTROSPECTION: booleanFlag,
   DEMO_ENABLED: booleanFlag,
@@ -283,6 +302,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           'and webhooks cannot be forged',
       );
     }
+    if (e.DATABASE_URL === undefined) {
+      throw new ConfigError(
+        'DATABASE_URL: required with live Omise keys: idempotency records must survive restarts, or a ' +
+          'retried request can charge or refund twice',
+      );
+    }
   }
 
   const production = e.NODE_ENV === 'production';
@@ -315,6 +340,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chargeCachePendingTtlMs: e.CHARGE_CACHE_PENDING_TTL_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
     corsOrigins: (e.CORS_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())

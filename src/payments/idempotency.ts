@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { KeyValueStore } from '../realtime/ports.js';
+import {
+  LeaseLostError,
+  type AttemptLease,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+} from '../persistence/ports.js';
 import { fail, UpstreamUnavailableError, type Result } from './errors.js';
 import { mayHaveBeenProcessed, mayStillBeInFlight } from '../omise/errors.js';
 
 /**
- * Idempotency keys for the mutating use cases, over a {@link KeyValueStore} (memory or Redis, so it holds
- * across gateway instances).
+ * Idempotency keys for the mutating use cases, over an {@link IdempotencyStore} (memory in test mode,
+ * PostgreSQL with DATABASE_URL: durable, shared by every instance).
  *
  * - Keys are scoped per operation and per caller (`scope`): the same key used for a refund and a create,
  *   or by two API clients, are different keys.
@@ -15,18 +20,26 @@ import { mayHaveBeenProcessed, mayStillBeInFlight } from '../omise/errors.js';
  * - Same key + other input → `IDEMPOTENCY_KEY_REUSED`.
  * - Successful results and business failures are recorded (a replay of a rejected request gets the same
  *   userErrors). Input-validation failures never get here: they are returned before a key is claimed.
- * - A system failure before the state-changing Omise call, or one that provably changed nothing at Omise,
- *   releases the key. One where Omise MAY have processed the call (timeout, dropped connection, 5xx, a
- *   crash) leaves the key `uncertain`: the next attempt first reconciles, i.e. looks at Omise for the
- *   object carrying this key's handle in its metadata, and returns it when found. When not found it
- *   executes again, unless the earlier request may still be in flight at Omise (no answer was received)
- *   and is younger than `settleMs`: then it throws UpstreamUnavailableError, asking to retry later.
+ * - Each attempt holds a lease on the key; its Omise write is fenced (recorded as started, refused when
+ *   another attempt took over). A system failure before the write, or one that provably changed nothing
+ *   at Omise, releases the key. One where Omise MAY have acted (timeout, dropped connection, 5xx, a crash)
+ *   leaves the key `uncertain`: the next attempt first reconciles, i.e. looks at Omise for the object
+ *   carrying this key's handle in its metadata, and returns it when found. When not found it executes
+ *   again, unless an earlier write was never answered and began less than `settleMs` ago: then it throws
+ *   UpstreamUnavailableError, asking to retry later.
+ * - Bounded settling: a take-over is a compare-and-set on the record's owner, with nothing kept beside
+ *   the record, so an uncertain key is always taken over by the next retry; once Omise answers again it
+ *   settles (done, or executed again) at the first retry made `settleMs` after its last unanswered write.
+ *   A pending attempt whose process died is taken over as soon as the store can tell (PostgreSQL: its
+ *   session lock is gone), otherwise once older than `staleAfterMs`.
+ * - Clocks: the reconciliation window starts `reconcileMarginMs` (1 h) before the first attempt, so the
+ *   gateway's and Omise's clocks need not agree (the reconcile function copes with a window Omise refuses).
  */
 
 export type IdempotentOperation = 'create' | 'refund' | 'void';
 
 export interface IdempotencyOptions {
-  kv: KeyValueStore;
+  store: IdempotencyStore;
   /** How long a key is remembered (24 h in production: config.idempotencyTtlSeconds × 1000). */
   ttlMs: number;
   /**
@@ -50,14 +63,14 @@ export interface IdempotencyOptions {
    */
   settleMs?: number;
   /**
+   * How far before the first attempt reconciliation looks (clock skew tolerance).
+   * @default 1 h
+   */
+  reconcileMarginMs?: number;
+  /**
    * @default a real timer
    */
   sleep?: (ms: number) => Promise<void>;
-  /**
-   * Prefix of the store keys.
-   * @default 'idem:'
-   */
-  keyPrefix?: string;
   logger?: Logger;
 }
 
@@ -77,20 +90,13 @@ export interface IdempotentRequest<T> {
   /** The request's input; its canonical form is fingerprinted. */
   input: unknown;
   execute(ctx: AttemptContext): Promise<Result<T>>;
-  /** Finds at Omise the outcome of an earlier attempt by its handle; undefined when there is none. */
+  /**
+   * Finds at Omise the outcome of an earlier attempt by its handle; undefined when there is none.
+   * `since` is on the gateway's clock, with a wide margin: not a bound to trust to the second.
+   */
   reconcile(handle: string, since: Date): Promise<Result<T> | undefined>;
-}
-
-interface StoredRecord {
-  v: 1;
-  fingerprint: string;
-  state: 'pending' | 'done' | 'uncertain';
-  attempt: number;
-  /** Epoch ms (options.now) when the attempt began. */
-  startedAt: number;
-  /** uncertain only: the failed request may still be running at Omise. */
-  inFlight?: boolean;
-  result?: unknown;
+  /** Told when the answer is a replay of a recorded result (the ledger records it as such). */
+  onReplay?(): void;
 }
 
 /**
@@ -114,22 +120,31 @@ export function idempotencyTimingsFor(omise: {
 }
 
 const IN_PROGRESS_MESSAGE = 'A request with this idempotencyKey is still in progress; retry shortly';
+const DEFAULT_RECONCILE_MARGIN_MS = 60 * 60 * 1000;
 
 export class IdempotencyService {
   private readonly now: () => Date;
   private readonly maxWaitMs: number;
   private readonly staleAfterMs: number;
   private readonly settleMs: number;
+  private readonly reconcileMarginMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly prefix: string;
+  private readonly store: IdempotencyStore;
 
   constructor(private readonly options: IdempotencyOptions) {
     this.now = options.now ?? (() => new Date());
     this.maxWaitMs = options.maxWaitMs ?? 30_000;
     this.staleAfterMs = options.staleAfterMs ?? 120_000;
     this.settleMs = options.settleMs ?? 60_000;
+    this.reconcileMarginMs = options.reconcileMarginMs ?? DEFAULT_RECONCILE_MARGIN_MS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.prefix = options.keyPrefix ?? 'idem:';
+    this.store = options.store;
+    // A record that expired while its attempt could still be running would let a retry execute again.
+    if (options.ttlMs < Math.max(this.staleAfterMs, this.settleMs)) {
+      throw new RangeError(
+        `idempotency: the key retention (${options.ttlMs} ms) is shorter than the attempt stale time (${this.staleAfterMs} ms)`,
+      );
+    }
   }
 
   /** The handle that `run` puts in Omise metadata for this key (exposed for reconciliation tests). */
@@ -139,37 +154,44 @@ export class IdempotencyService {
 
   async run<T>(request: IdempotentRequest<T>): Promise<Result<T>> {
     const handle = this.handleFor(request.operation, request.key, request.scope);
-    const storeKey = `${this.prefix}${request.operation}:${handle}`;
+    const storeKey = `${request.operation}:${handle}`;
     const fingerprint = fingerprintOf(request.input);
     let waitedMs = 0;
     let backoffMs = 5;
 
     for (;;) {
-      const raw = await this.options.kv.get(storeKey);
-      if (raw === undefined) {
-        const record = this.pending(fingerprint, 1);
-        if (await this.options.kv.setIfAbsent(storeKey, encode(record), this.options.ttlMs)) {
-          return this.attempt(storeKey, handle, record, request);
+      const nowMs = this.nowMs();
+      const record = await this.stored(() => this.store.read(storeKey, nowMs));
+      if (record === undefined) {
+        const lease = await this.stored(() =>
+          this.store.begin(storeKey, { fingerprint, nowMs, expiresAt: nowMs + this.options.ttlMs }),
+        );
+        if (lease) return this.attempt(lease, handle, request);
+      } else {
+        if (record.fingerprint !== fingerprint) {
+          return fail({
+            code: 'IDEMPOTENCY_KEY_REUSED',
+            message: 'This idempotencyKey was already used with a different input',
+            field: ['input', 'idempotencyKey'],
+          });
         }
-        continue; // someone else claimed it between our get and setIfAbsent
-      }
-      const record = decode(raw);
-      if (record.fingerprint !== fingerprint) {
-        return fail({
-          code: 'IDEMPOTENCY_KEY_REUSED',
-          message: 'This idempotencyKey was already used with a different input',
-          field: ['input', 'idempotencyKey'],
-        });
-      }
-      if (record.state === 'done') return record.result as Result<T>;
-
-      const age = this.now().getTime() - record.startedAt;
-      if (record.state === 'uncertain' || age > this.staleAfterMs) {
-        // Elect one taker for the next attempt; the others keep waiting.
-        const next = record.attempt + 1;
-        if (await this.options.kv.setIfAbsent(`${storeKey}:attempt:${next}`, '1', this.options.ttlMs)) {
-          return this.recover(storeKey, handle, record, request);
+        if (record.state === 'done') {
+          request.onReplay?.();
+          return decodeValue(record.result ?? 'null') as Result<T>;
         }
+        // An uncertain record has no owner: the first retry takes it over. A pending one is taken over
+        // when the store knows its owner is gone, or when it is older than the stale time.
+        const stale = nowMs - record.startedAt > this.staleAfterMs;
+        const lease = await this.stored(() =>
+          this.store.begin(storeKey, {
+            fingerprint,
+            nowMs,
+            expiresAt: record.expiresAt,
+            takeOverFrom: record,
+            force: stale,
+          }),
+        );
+        if (lease) return this.recover(lease, record, handle, request);
       }
       if (waitedMs >= this.maxWaitMs) {
         return fail({
@@ -186,65 +208,58 @@ export class IdempotencyService {
 
   /** Takes over after an uncertain or dead attempt: reconcile first, then maybe execute again. */
   private async recover<T>(
-    storeKey: string,
+    lease: AttemptLease,
+    previous: IdempotencyRecord,
     handle: string,
-    previous: StoredRecord,
     request: IdempotentRequest<T>,
   ): Promise<Result<T>> {
-    const record = this.pending(previous.fingerprint, previous.attempt + 1);
-    await this.options.kv.set(storeKey, encode(record), this.options.ttlMs);
+    // A pending attempt that was taken over may have sent its write without an answer.
+    const inFlight = previous.inFlight;
+    const keepUncertain = () =>
+      lease
+        .finish({ state: 'uncertain', inFlight, lastWriteAt: previous.lastWriteAt })
+        .catch(() => lease.abandon());
     let found: Result<T> | undefined;
     try {
-      found = await request.reconcile(handle, new Date(previous.startedAt - this.settleMs));
+      found = await request.reconcile(handle, new Date(previous.firstStartedAt - this.reconcileMarginMs));
     } catch (err) {
-      // Still unknown: leave it uncertain for the next retry.
-      await this.options.kv.set(
-        storeKey,
-        encode({ ...previous, attempt: record.attempt }),
-        this.options.ttlMs,
-      );
+      // Still unknown: left uncertain for the next retry.
+      await keepUncertain();
       throw err;
     }
     if (found) {
       this.options.logger?.info(
-        { operation: request.operation },
+        { operation: request.operation, attempt: lease.record.attempt },
         'idempotency: reconciled an earlier attempt',
       );
-      await this.options.kv.set(
-        storeKey,
-        encode({ ...record, state: 'done', result: found }),
-        this.options.ttlMs,
-      );
+      await this.record(lease, request, found);
       return found;
     }
     const stillPossible =
-      (previous.state === 'pending' || previous.inFlight === true) &&
-      this.now().getTime() - previous.startedAt < this.settleMs;
+      inFlight && previous.lastWriteAt !== undefined && this.nowMs() - previous.lastWriteAt < this.settleMs;
     if (stillPossible) {
-      await this.options.kv.set(
-        storeKey,
-        encode({ ...previous, attempt: record.attempt }),
-        this.options.ttlMs,
-      );
+      await keepUncertain();
       throw new UpstreamUnavailableError(
         'The outcome of an earlier attempt with this idempotencyKey is not known yet; retry in a minute',
       );
     }
-    return this.attempt(storeKey, handle, record, request);
+    return this.attempt(lease, handle, request);
   }
 
   private async attempt<T>(
-    storeKey: string,
+    lease: AttemptLease,
     handle: string,
-    record: StoredRecord,
     request: IdempotentRequest<T>,
   ): Promise<Result<T>> {
-    let writeStarted = false;
+    let writeStartedAt: number | undefined;
     let writeDone = false;
     const ctx: AttemptContext = {
       handle,
       write: async (call) => {
-        writeStarted = true;
+        // Fenced: an attempt that was taken over never reaches Omise.
+        const at = this.nowMs();
+        await lease.markWriteStarted(at);
+        writeStartedAt = at;
         const value = await call();
         writeDone = true;
         return value;
@@ -254,39 +269,77 @@ export class IdempotencyService {
     try {
       result = await request.execute(ctx);
     } catch (err) {
-      const processed = writeDone || (writeStarted && mayHaveBeenProcessed(err));
-      if (!processed) {
-        await this.options.kv.delete(storeKey);
-      } else {
-        const inFlight = !writeDone && mayStillBeInFlight(err);
-        this.options.logger?.warn(
-          { operation: request.operation, inFlight },
-          'idempotency: outcome at Omise unknown; the next retry reconciles',
-        );
-        await this.options.kv.set(
-          storeKey,
-          encode({ ...record, state: 'uncertain', inFlight }),
-          this.options.ttlMs,
-        );
-      }
-      throw err;
+      await this.afterFailure(lease, request, err, writeStartedAt, writeDone);
+      throw err instanceof LeaseLostError
+        ? new UpstreamUnavailableError(IN_PROGRESS_MESSAGE, { cause: err })
+        : err;
     }
+    await this.record(lease, request, result);
+    return result;
+  }
+
+  private async afterFailure(
+    lease: AttemptLease,
+    request: IdempotentRequest<unknown>,
+    err: unknown,
+    writeStartedAt: number | undefined,
+    writeDone: boolean,
+  ): Promise<void> {
+    if (err instanceof LeaseLostError) return lease.abandon();
+    const processed = writeDone || (writeStartedAt !== undefined && mayHaveBeenProcessed(err));
     try {
-      await this.options.kv.set(storeKey, encode({ ...record, state: 'done', result }), this.options.ttlMs);
+      if (!processed) {
+        // Nothing changed at Omise by this attempt, and an earlier attempt's unanswered write (if any)
+        // was reconciled after its settle time before this one executed: the key is free again.
+        await lease.release();
+        return;
+      }
+      const inFlight = !writeDone && mayStillBeInFlight(err);
+      this.options.logger?.warn(
+        { operation: request.operation, inFlight },
+        'idempotency: outcome at Omise unknown; the next retry reconciles',
+      );
+      await lease.finish({ state: 'uncertain', inFlight, lastWriteAt: writeStartedAt });
+    } catch (storeErr) {
+      // The store failed: the record stays pending and a retry takes it over and reconciles.
+      this.options.logger?.error(
+        { operation: request.operation, err: storeErr },
+        'idempotency: could not record a failed attempt; a retry with this key will reconcile',
+      );
+      await lease.abandon();
+    }
+  }
+
+  private async record<T>(lease: AttemptLease, request: IdempotentRequest<T>, result: Result<T>) {
+    try {
+      await lease.finish({ state: 'done', result: encode(result) });
     } catch (err) {
       // The work is done (perhaps a charge or refund made at Omise): the caller must get its result, not
-      // an error. The record stays pending, so a retry with this key waits, then reconciles; never
+      // an error. The record stays pending, so a retry with this key takes it over and reconciles; never
       // executes blindly.
       this.options.logger?.error(
         { operation: request.operation, err },
         'idempotency: could not record the result; a retry with this key will reconcile',
       );
+      await lease.abandon();
     }
-    return result;
   }
 
-  private pending(fingerprint: string, attempt: number): StoredRecord {
-    return { v: 1, fingerprint, state: 'pending', attempt, startedAt: this.now().getTime() };
+  /** A store failure before an attempt began: nothing was done, the caller may retry. */
+  private async stored<R>(call: () => Promise<R>): Promise<R> {
+    try {
+      return await call();
+    } catch (err) {
+      this.options.logger?.error({ err }, 'idempotency: the store is unavailable');
+      throw new UpstreamUnavailableError(
+        'The idempotency store is unavailable; nothing was done. Retry shortly',
+        { cause: err },
+      );
+    }
+  }
+
+  private nowMs(): number {
+    return this.now().getTime();
   }
 }
 
@@ -295,18 +348,19 @@ function sha256(text: string): string {
 }
 
 /**
- * Canonical JSON: object keys sorted, `undefined` and `null` members dropped (an omitted optional field
- * and an explicit null mean the same input), Dates as ISO strings.
+ * Canonical JSON: object keys sorted, `undefined` members dropped, Dates as ISO strings. At the top
+ * level (the input's own fields) a `null` member is dropped too (an omitted optional field and an
+ * explicit null mean the same input); deeper down, in metadata, `{a: null}` and `{}` differ.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || value === undefined) return 'null';
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && v !== null)
+      .filter(([, v]) => v !== undefined && (depth > 0 || v !== null))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   if (typeof value === 'number' && !Number.isFinite(value)) return JSON.stringify(String(value));
   return JSON.stringify(value);
@@ -335,11 +389,4 @@ export function decodeValue(text: string): unknown {
     }
     return v;
   });
-}
-
-function decode(text: string): StoredRecord {
-  const record = decodeValue(text) as StoredRecord;
-  if (record?.v !== 1 || typeof record.fingerprint !== 'string')
-    throw new Error('unreadable idempotency record');
-  return record;
 }

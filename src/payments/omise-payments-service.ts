@@ -4,6 +4,9 @@ import { paginate } from '../omise/paginate.js';
 import type { KeyValueStore } from '../realtime/ports.js';
 import { readChargePage } from './charge-pages.js';
 import { decodeCursor, type ChargeCursor } from './cursor.js';
+import { MemoryIdempotencyStore } from '../persistence/memory-idempotency-store.js';
+import { MemoryMoneyLedger } from '../persistence/memory-money-ledger.js';
+import type { IdempotencyStore, MoneyCallEnd, MoneyCallStart, MoneyLedger } from '../persistence/ports.js';
 import { fail, ok, UpstreamUnavailableError, type Result, type UserError } from './errors.js';
 import { ChargeReader, type ChargeReaderOptions } from './charge-reader.js';
 import { IdempotencyService, type AttemptContext, type IdempotencyOptions } from './idempotency.js';
@@ -19,7 +22,7 @@ import {
   toListChargesParams,
   TRUEMONEY_QR,
 } from './omise-mapper.js';
-import { isOmiseRejection } from '../omise/errors.js';
+import { isOmiseRejection, mayHaveBeenProcessed } from '../omise/errors.js';
 import { toSystemError, userErrorFromOmise, type OmiseOperation } from './omise-errors.js';
 import type {
   CallContext,
@@ -49,6 +52,14 @@ export const MAX_PAGE_SIZE = 100;
 /** How many recent charges a create reconciliation looks through for its handle. */
 const RECONCILE_SCAN_LIMIT = 1000;
 
+/** What a money-moving call's ledger row learns while it runs. */
+interface CallTrack {
+  /** The state-changing Omise call was sent. */
+  writeStarted: boolean;
+  /** The answer came from the idempotency record. */
+  replayed: boolean;
+}
+
 /**
  * The Omise operations the use cases call, and nothing more: what a stand-in must provide. `retrieveCharge`
  * serves the default charge reader.
@@ -68,8 +79,12 @@ export type PaymentsOmiseApi = Pick<
 
 export interface PaymentsServiceDeps {
   omise: PaymentsOmiseApi;
-  /** Idempotency records (memory or Redis). */
+  /** Shared key-value store (memory or Redis): the default charge reader's versions. */
   kv: KeyValueStore;
+  /** Idempotency records; default in memory (one process, lost on restart). PostgreSQL when durable. */
+  idempotencyStore?: IdempotencyStore;
+  /** The audit trail of money-moving calls; default in memory. */
+  ledger?: MoneyLedger;
   /** `simulator` and `test` allow simulateChargeOutcome; `live` does not. */
   mode: 'simulator' | 'test' | 'live';
   /** How long idempotency keys are remembered (config.idempotencyTtlSeconds × 1000). */
@@ -96,11 +111,28 @@ export interface PaymentsServiceDeps {
    */
   chargeReader?: Pick<ChargeReaderOptions, 'pubsub' | 'cache' | 'logger' | 'onLookup' | 'gauges'>;
   /** Tuning of the idempotency waits (tests); see IdempotencyOptions. */
-  idempotency?: Pick<IdempotencyOptions, 'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'keyPrefix'>;
+  idempotency?: Pick<
+    IdempotencyOptions,
+    'maxWaitMs' | 'staleAfterMs' | 'settleMs' | 'sleep' | 'reconcileMarginMs'
+  >;
 }
 
 type Write = AttemptContext['write'];
-const direct: Write = (call) => call();
+/** Without an idempotency key: the write as is, tracked for the ledger. */
+const direct =
+  (track: CallTrack): Write =>
+  (call) => {
+    track.writeStarted = true;
+    return call();
+  };
+/** With one: the idempotency attempt's fenced write, tracked for the ledger. */
+const tracked =
+  (track: CallTrack, write: Write): Write =>
+  (call) =>
+    write(() => {
+      track.writeStarted = true;
+      return call();
+    });
 
 /**
  * Builds the payment use cases over an Omise API (the real client or the simulator behind it).
@@ -118,6 +150,7 @@ export class OmisePaymentsService implements PaymentsService {
   private readonly omise: PaymentsOmiseApi;
   private readonly now: () => Date;
   private readonly idempotency: IdempotencyService;
+  private readonly ledger: MoneyLedger;
   private readonly qrImages: QrImageCache;
   readonly charges: ChargeReader;
 
@@ -137,8 +170,9 @@ export class OmisePaymentsService implements PaymentsService {
         },
       });
     this.now = deps.now ?? (() => new Date());
+    this.ledger = deps.ledger ?? new MemoryMoneyLedger();
     this.idempotency = new IdempotencyService({
-      kv: deps.kv,
+      store: deps.idempotencyStore ?? new MemoryIdempotencyStore(),
       ttlMs: deps.idempotencyTtlMs,
       now: this.now,
       ...(deps.logger ? { logger: deps.logger } : {}),
@@ -155,18 +189,25 @@ export class OmisePaymentsService implements PaymentsService {
   ): Promise<Result<Charge>> {
     const errors = checkCreateCharge(input);
     if (errors.length > 0) return fail(...errors);
-    return this.withSystemErrors('createTrueMoneyCharge', () => {
-      const key = input.idempotencyKey;
-      if (key === null || key === undefined) return this.createCharge(input, undefined, direct);
-      return this.idempotency.run({
-        operation: 'create',
-        key,
-        scope: context?.principal ?? null,
-        input: { ...input, idempotencyKey: undefined },
-        execute: (attempt) => this.createCharge(input, attempt.handle, attempt.write),
-        reconcile: (handle, since) => this.findChargeByHandle(handle, since),
-      });
-    });
+    return this.withSystemErrors('createTrueMoneyCharge', () =>
+      this.ledgered(
+        { operation: 'create', context, idempotencyKey: input.idempotencyKey, amount: input.amount },
+        (charge) => ({ chargeId: charge.id, amount: charge.amount }),
+        (track) => {
+          const key = input.idempotencyKey;
+          if (key === null || key === undefined) return this.createCharge(input, undefined, direct(track));
+          return this.idempotency.run({
+            operation: 'create',
+            key,
+            scope: context?.principal ?? null,
+            input: { ...input, idempotencyKey: undefined },
+            execute: (attempt) => this.createCharge(input, attempt.handle, tracked(track, attempt.write)),
+            reconcile: (handle, since) => this.findChargeByHandle(handle, since),
+            onReplay: () => (track.replayed = true),
+          });
+        },
+      ),
+    );
   }
 
   private async createCharge(
@@ -231,13 +272,32 @@ export class OmisePaymentsService implements PaymentsService {
     return [];
   }
 
+  /**
+   * The charge carrying `handle`, newest first from `since` (a wide window: the gateway's clock only
+   * roughly matches Omise's). Omise refusing the window (`from` in its future) → the same scan without
+   * it. Undefined when there is none; throws when the scan limit is reached before the window's start,
+   * since "not found" must be certain before a create is made again.
+   */
   private async findChargeByHandle(handle: string, since: Date): Promise<Result<Charge> | undefined> {
+    try {
+      return await this.scanChargesForHandle(handle, since);
+    } catch (err) {
+      if (!(isOmiseRejection(err) && err.code === 'invalid_filter')) throw err;
+      return this.scanChargesForHandle(handle, undefined);
+    }
+  }
+
+  private async scanChargesForHandle(handle: string, since: Date | undefined) {
     let scanned = 0;
-    // Oldest first from just before the attempt began: the charge, if any, is among the first ones.
-    const oldestFirst = toListChargesParams({ newestFirst: false, from: since });
-    for await (const charge of paginate((p) => this.omise.listCharges(p), oldestFirst)) {
+    // Newest first: the charge, if any, is among the first ones, however wide the window.
+    const newestFirst = toListChargesParams({ newestFirst: true, ...(since && { from: since }) });
+    for await (const charge of paginate((p) => this.omise.listCharges(p), newestFirst)) {
       if (hasIdempotencyHandle(charge, handle)) return ok(await this.remembered(mapCharge(charge)));
-      if (++scanned >= RECONCILE_SCAN_LIMIT) break;
+      if (++scanned >= RECONCILE_SCAN_LIMIT) {
+        throw new UpstreamUnavailableError(
+          'Too many charges since this idempotencyKey was first used to confirm its outcome; retry later',
+        );
+      }
     }
     return undefined;
   }
@@ -308,7 +368,7 @@ export class OmisePaymentsService implements PaymentsService {
     ];
     if (errors.length > 0) return fail(...errors);
     return this.withSystemErrors('refundCharge', () =>
-      this.idempotently('refund', input, context, (handle, write) =>
+      this.idempotently('refund', input, context, input.amount ?? undefined, (handle, write) =>
         this.refund(input.chargeId, handle, write, (charge) => {
           const amount = input.amount ?? remainingAmount(charge);
           const ruleErrors = checkRefund(charge, amount, this.now());
@@ -322,7 +382,7 @@ export class OmisePaymentsService implements PaymentsService {
     const errors = [...checkChargeIdShape(input.chargeId), ...checkIdempotencyKey(input.idempotencyKey)];
     if (errors.length > 0) return fail(...errors);
     return this.withSystemErrors('voidCharge', () =>
-      this.idempotently('void', input, context, (handle, write) =>
+      this.idempotently('void', input, context, undefined, (handle, write) =>
         this.refund(input.chargeId, handle, write, (charge) => {
           const ruleErrors = checkVoid(charge);
           // A void gives back the whole remaining amount (the full amount: nothing was refunded yet).
@@ -338,18 +398,94 @@ export class OmisePaymentsService implements PaymentsService {
     operation: 'refund' | 'void',
     input: RefundChargeInput | VoidChargeInput,
     context: CallContext | undefined,
+    amount: number | undefined,
     run: (handle: string | undefined, write: Write) => Promise<Result<RefundOutcome>>,
   ): Promise<Result<RefundOutcome>> {
-    const key = input.idempotencyKey;
-    if (key === null || key === undefined) return run(undefined, direct);
-    return this.idempotency.run({
-      operation,
-      key,
-      scope: context?.principal ?? null,
-      input: { ...input, idempotencyKey: undefined },
-      execute: (attempt) => run(attempt.handle, attempt.write),
-      reconcile: (handle) => this.findRefundByHandle(input.chargeId, handle),
-    });
+    return this.ledgered(
+      { operation, context, idempotencyKey: input.idempotencyKey, chargeId: input.chargeId, amount },
+      (outcome) => ({
+        chargeId: outcome.charge.id,
+        refundId: outcome.refund.id,
+        amount: outcome.refund.amount,
+      }),
+      (track) => {
+        const key = input.idempotencyKey;
+        if (key === null || key === undefined) return run(undefined, direct(track));
+        return this.idempotency.run({
+          operation,
+          key,
+          scope: context?.principal ?? null,
+          input: { ...input, idempotencyKey: undefined },
+          execute: (attempt) => run(attempt.handle, tracked(track, attempt.write)),
+          reconcile: (handle) => this.findRefundByHandle(input.chargeId, handle),
+          onReplay: () => (track.replayed = true),
+        });
+      },
+    );
+  }
+
+  /**
+   * Runs a money-moving call with its ledger row: written before anything is sent to Omise (when the
+   * ledger cannot be written, nothing is done and the caller gets a retryable error), then completed
+   * with the outcome. A failure to complete it is logged, never turned into an error: the money moved.
+   */
+  private async ledgered<T>(
+    call: {
+      operation: MoneyCallStart['operation'];
+      context: CallContext | undefined;
+      idempotencyKey: string | null | undefined;
+      chargeId?: string;
+      amount: number | undefined;
+    },
+    describe: (value: T) => Pick<MoneyCallEnd, 'chargeId' | 'refundId' | 'amount'>,
+    run: (track: CallTrack) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    let id: string;
+    try {
+      id = await this.ledger.start({
+        operation: call.operation,
+        actor: call.context?.principal ?? 'anonymous',
+        idempotencyKey: call.idempotencyKey ?? undefined,
+        requestId: call.context?.requestId ?? undefined,
+        chargeId: call.chargeId,
+        amount: call.amount,
+        startedAt: this.now(),
+      });
+    } catch (err) {
+      this.deps.logger?.error({ err, operation: call.operation }, 'payments: the ledger cannot be written');
+      throw new UpstreamUnavailableError(
+        'The payments ledger is unavailable; nothing was done. Retry shortly',
+        { cause: err },
+      );
+    }
+    const track: CallTrack = { writeStarted: false, replayed: false };
+    let end: Omit<MoneyCallEnd, 'finishedAt'>;
+    try {
+      const result = await run(track);
+      end = result.ok
+        ? { outcome: track.replayed ? 'replayed' : 'succeeded', ...describe(result.value) }
+        : { outcome: track.replayed ? 'replayed' : 'rejected', errorCode: result.errors[0]?.code };
+      await this.finishLedger(id, end);
+      return result;
+    } catch (err) {
+      const uncertain = track.writeStarted && mayHaveBeenProcessed(err);
+      await this.finishLedger(id, {
+        outcome: uncertain ? 'uncertain' : 'failed',
+        errorCode: toSystemError(err).name,
+      });
+      throw err;
+    }
+  }
+
+  private async finishLedger(id: string, end: Omit<MoneyCallEnd, 'finishedAt'>): Promise<void> {
+    try {
+      await this.ledger.finish(id, { ...end, finishedAt: this.now() });
+    } catch (err) {
+      this.deps.logger?.error(
+        { err, ledgerId: id, outcome: end.outcome },
+        'payments: could not complete a ledger row',
+      );
+    }
   }
 
   /** Reads the charge, applies `decide`, creates the refund, and re-reads the charge. */
@@ -415,7 +551,10 @@ export class OmisePaymentsService implements PaymentsService {
 
   // ---- test mode ----
 
-  async simulateChargeOutcome(input: SimulateChargeOutcomeInput): Promise<Result<Charge>> {
+  async simulateChargeOutcome(
+    input: SimulateChargeOutcomeInput,
+    context?: CallContext,
+  ): Promise<Result<Charge>> {
     if (this.deps.mode === 'live') {
       return fail({
         code: 'NOT_TEST_MODE',
@@ -424,18 +563,32 @@ export class OmisePaymentsService implements PaymentsService {
     }
     const idErrors = checkChargeIdShape(input.chargeId);
     if (idErrors.length > 0) return fail(...idErrors);
-    return this.withSystemErrors('simulateChargeOutcome', async () => {
-      const found = await this.freshCharge(input.chargeId);
-      if (!found.ok) return found;
-      const errors = checkSimulatable(found.value);
-      if (errors.length > 0) return fail(...errors);
-      const marked = await this.rejectionsAsUserErrors('simulate', () =>
-        input.outcome === 'SUCCESSFUL'
-          ? this.omise.markChargeAsPaid(input.chargeId)
-          : this.omise.markChargeAsFailed(input.chargeId),
-      );
-      return marked.ok ? ok(await this.remembered(mapCharge(marked.value))) : marked;
-    });
+    return this.withSystemErrors('simulateChargeOutcome', () =>
+      this.ledgered(
+        {
+          operation: 'simulate',
+          context,
+          idempotencyKey: undefined,
+          chargeId: input.chargeId,
+          amount: undefined,
+        },
+        (charge) => ({ chargeId: charge.id, amount: charge.amount }),
+        async (track) => {
+          const found = await this.freshCharge(input.chargeId);
+          if (!found.ok) return found;
+          const errors = checkSimulatable(found.value);
+          if (errors.length > 0) return fail(...errors);
+          const marked = await this.rejectionsAsUserErrors('simulate', () =>
+            direct(track)(() =>
+              input.outcome === 'SUCCESSFUL'
+                ? this.omise.markChargeAsPaid(input.chargeId)
+                : this.omise.markChargeAsFailed(input.chargeId),
+            ),
+          );
+          return marked.ok ? ok(await this.remembered(mapCharge(marked.value))) : marked;
+        },
+      ),
+    );
   }
 
   async getQrImage(imageUrl: string): Promise<Uint8Array> {

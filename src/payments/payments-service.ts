@@ -52,12 +52,14 @@ export interface RefundOutcome {
 }
 
 /**
- * Who is calling, for per-caller scoping of idempotency keys (two API clients may pick the same key).
- * Optional: without it every caller shares one key space.
+ * Who is calling, for per-caller scoping of idempotency keys (two API clients may pick the same key)
+ * and the ledger of money-moving calls. Optional: without it every caller shares one key space.
  */
 export interface CallContext {
   /** A stable name of the authenticated principal, e.g. the API key's name. */
   principal?: string | null;
+  /** The request's id (logs, the ledger). */
+  requestId?: string | null;
 }
 
 /**
@@ -74,7 +76,7 @@ export interface PaymentsService {
   refundCharge(input: RefundChargeInput, context?: CallContext): Promise<Result<RefundOutcome>>;
   voidCharge(input: VoidChargeInput, context?: CallContext): Promise<Result<RefundOutcome>>;
   /** Test mode only (test keys or the simulator). */
-  simulateChargeOutcome(input: SimulateChargeOutcomeInput): Promise<Result<Charge>>;
+  simulateChargeOutcome(input: SimulateChargeOutcomeInput, context?: CallContext): Promise<Result<Charge>>;
   /** The QR PNG behind `qrCode.imageUrl`, cached per document. */
   getQrImage(imageUrl: string): Promise<Uint8Array>;
 }

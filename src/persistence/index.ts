@@ -32,8 +32,16 @@ export interface PersistenceOptions {
   retentionSweepMs?: number;
 }
 
+/** A dependency readiness depends on (GET /readyz): resolves when it answers. */
+export interface PersistenceReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
 export interface Persistence {
   readonly kind: 'memory' | 'postgres';
+  /** PostgreSQL only: `database` answers. */
+  readonly readinessChecks: PersistenceReadinessCheck[];
   readonly idempotency: IdempotencyStore;
   readonly ledger: MoneyLedger;
   /** The pool when on PostgreSQL (tests, tooling). */
@@ -56,6 +64,7 @@ export async function createPersistence(options: PersistenceOptions): Promise<Pe
     const idempotency = new MemoryIdempotencyStore();
     return withSweep(options, {
       kind: 'memory',
+      readinessChecks: [],
       idempotency,
       ledger: new MemoryMoneyLedger(),
       pool: undefined,
@@ -82,6 +91,7 @@ export async function createPersistence(options: PersistenceOptions): Promise<Pe
   const idempotency = new PostgresIdempotencyStore(pool);
   return withSweep(options, {
     kind: 'postgres',
+    readinessChecks: [{ name: 'database', check: () => idempotency.ping() }],
     idempotency,
     ledger: new PostgresMoneyLedger(pool),
     pool,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ValidationRule } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -12,6 +12,7 @@ import { createOmiseClient, DEFAULT_MAX_RETRY_AFTER_MS } from '../omise/client.j
 import { idempotencyTimingsFor } from '../payments/idempotency.js';
 import { createPaymentsService } from '../payments/omise-payments-service.js';
 import type { PaymentsService } from '../payments/payments-service.js';
+import { createPersistence, type Persistence } from '../persistence/index.js';
 import {
   createStatusFeed,
   type ChargeStatusFeed,
@@ -84,7 +85,11 @@ export interface GatewayOverrides {
    */
   realtime?: Omit<Realtime, 'close'>;
   /**
-   * @default createPaymentsService over the (instrumented) Omise client and realtime.kv
+   * @default createPersistence from config.database (PostgreSQL with DATABASE_URL, else memory)
+   */
+  persistence?: Persistence;
+  /**
+   * @default createPaymentsService over the (instrumented) Omise client and the persistence
    */
   payments?: PaymentsService;
   /**
@@ -166,6 +171,8 @@ export interface RunningGateway {
   rateLimiter: RequestRateLimiter;
   /** Who may read /metrics (METRICS_TOKEN, or loopback only in production), for the banner. */
   metricsAccess: MetricsAccess;
+  /** Idempotency records and the ledger of money-moving calls (memory or PostgreSQL). */
+  persistence: Persistence;
   /** Drains HTTP (in-flight requests finish), stops Apollo, closes what startGateway opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -206,6 +213,24 @@ export async function startGateway(
       });
 
     const omise = instrumentOmiseApi(overrides.omise ?? createOmiseClient(config.omise, { logger }), metrics);
+    const idempotencyTimings = idempotencyTimingsFor({
+      timeoutMs: config.omise.timeoutMs,
+      maxAttempts: config.omise.maxAttempts,
+      maxRetryDelayMs: DEFAULT_MAX_RETRY_AFTER_MS,
+    });
+    refuseShortIdempotencyTtl(config, idempotencyTimings.staleAfterMs);
+    let persistence = overrides.persistence;
+    if (!persistence) {
+      const created = await createPersistence({
+        databaseUrl: config.database.url,
+        poolSize: config.database.poolSize,
+        statementTimeoutMs: config.database.statementTimeoutMs,
+        logger: logger.child({ component: 'persistence' }),
+        ...(overrides.now && { now: overrides.now }),
+      });
+      closers.push(() => created.close());
+      persistence = created;
+    }
     const payments =
       overrides.payments ??
       createPaymentsService({
@@ -218,13 +243,11 @@ export async function startGateway(
           onLookup: (outcome) => metrics.chargeCacheLookups.inc({ outcome }),
           gauges: metrics,
         },
+        idempotencyStore: persistence.idempotency,
+        ledger: persistence.ledger,
         mode: config.omise.mode,
         idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
-        idempotency: idempotencyTimingsFor({
-          timeoutMs: config.omise.timeoutMs,
-          maxAttempts: config.omise.maxAttempts,
-          maxRetryDelayMs: DEFAULT_MAX_RETRY_AFTER_MS,
-        }),
+        idempotency: idempotencyTimings,
         logger: logger.child({ component: 'payments' }),
         ...(overrides.now && { now: overrides.now }),
       });
@@ -291,7 +314,11 @@ export async function startGateway(
           cors,
         }),
         ...healthRoutes({
-          checks: [{ name: 'omise', check: () => omise.ping() }, ...realtime.readinessChecks],
+          checks: [
+            { name: 'omise', check: () => omise.ping() },
+            ...realtime.readinessChecks,
+            ...persistence.readinessChecks,
+          ],
           readinessTimeoutMs: overrides.readinessTimeoutMs,
           metrics,
           metricsAccess,
@@ -371,6 +398,7 @@ export async function startGateway(
       auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
       rateLimiter,
       metricsAccess,
+      persistence,
       close() {
         closing ??= closeAll().then(() => logger.info('gateway stopped'));
         return closing;
@@ -407,11 +435,26 @@ function refuseUnsafeLiveConfig(config: Config): void {
     config.apiKeys.length === 0 ? 'GATEWAY_API_KEYS' : undefined,
     config.webhookSecret === undefined ? 'OMISE_WEBHOOK_SECRET' : undefined,
     config.tokenSecret === undefined ? 'GATEWAY_TOKEN_SECRET' : undefined,
+    config.database.url === undefined ? 'DATABASE_URL' : undefined,
   ].filter((name): name is string => name !== undefined);
   if (missing.length > 0) {
     throw new Error(
       `live Omise keys need ${missing.join(', ')}: without them anyone who reaches the gateway could ` +
-        'move real money, or forge webhooks',
+        'move real money, or forge webhooks, or a retry after a restart could charge twice',
+    );
+  }
+}
+
+/**
+ * A key forgotten while its attempt may still run would let a retry execute it again (a second charge):
+ * the retention must outlast the attempt stale time derived from the Omise client's timings.
+ */
+function refuseShortIdempotencyTtl(config: Config, staleAfterMs: number): void {
+  const minimum = Math.ceil(staleAfterMs / 1000);
+  if (config.idempotencyTtlSeconds < minimum) {
+    throw new ConfigError(
+      `IDEMPOTENCY_TTL_SECONDS: ${config.idempotencyTtlSeconds} is below the attempt stale time ` +
+        `(${minimum} s with OMISE_TIMEOUT_MS and OMISE_MAX_ATTEMPTS as set); use at least ${minimum}`,
     );
   }
 }

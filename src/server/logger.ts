@@ -30,9 +30,25 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
 
 /** The secret values of a config, for {@link LoggerOptions.secrets}. */
 export function configSecrets(
-  config: Pick<Config, 'webhookSecret' | 'tokenSecret' | 'omise'> & Partial<Pick<Config, 'metricsToken'>>,
+  config: Pick<Config, 'webhookSecret' | 'tokenSecret' | 'omise'> &
+    Partial<Pick<Config, 'metricsToken' | 'database'>>,
 ): string[] {
-  return [config.webhookSecret, config.tokenSecret, config.omise.secretKey, config.metricsToken].filter(
-    (s): s is string => s !== undefined,
-  );
+  return [
+    config.webhookSecret,
+    config.tokenSecret,
+    config.omise.secretKey,
+    config.metricsToken,
+    ...databaseUrlSecrets(config.database?.url),
+  ].filter((s): s is string => s !== undefined && s !== '');
+}
+
+/** The connection string and its password (also as written, percent-encoded), never to be logged. */
+function databaseUrlSecrets(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  try {
+    const password = new URL(url).password;
+    return password === '' ? [url] : [url, password, decodeURIComponent(password)];
+  } catch {
+    return [url];
+  }
 }

@@ -39,6 +39,39 @@ describe('loadConfig', () => {
     expect(message).not.toContain('skey_5secretlivekey');
   });
 
+  it('refuses live keys without DATABASE_URL, naming it (issue 8)', () => {
+    const live = {
+      OMISE_SECRET_KEY: 'skey_5secretlivekey',
+      GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['charges:read'] }]),
+      OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
+      GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+    };
+    expect(() => loadConfig(live)).toThrow(/^DATABASE_URL: required with live Omise keys/);
+    const url = 'postgres://gw:pw-secret@db.internal:5432/payments';
+    expect(loadConfig({ ...live, DATABASE_URL: url }).database).toEqual({
+      url,
+      poolSize: 10,
+      statementTimeoutMs: 5000,
+    });
+    // Test mode: optional.
+    expect(loadConfig({}).database.url).toBeUndefined();
+  });
+
+  it('checks the database settings without echoing the connection string', () => {
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://u:pw-secret@h/db' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL/);
+    expect(message).not.toContain('pw-secret');
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(
+      /DATABASE_STATEMENT_TIMEOUT_MS/,
+    );
+  });
+
   it('parses GATEWAY_API_KEYS and never echoes a key in its errors', () => {
     const keys = JSON.stringify([{ name: 'checkout', key: 'k'.repeat(32), scopes: ['charges:create'] }]);
     expect(loadConfig({ GATEWAY_API_KEYS: keys }).apiKeys[0]?.scopes).toEqual(['charges:create']);

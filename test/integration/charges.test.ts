@@ -14,6 +14,7 @@ import {
   type ChargesQuery,
   type CreateTrueMoneyChargeInput,
 } from '../generated/operations.js';
+import { createTestDatabase } from '../persistence/test-database.js';
 import { dataOf, startHarness, type Harness } from './support/harness.js';
 import { wsFirstResult } from './support/ws-auth.js';
 
@@ -375,6 +376,7 @@ describe('simulateChargeOutcome', () => {
   });
 
   it('is refused with live keys (NOT_TEST_MODE), without calling Omise', async () => {
+    const db = await createTestDatabase();
     const live = await startHarness({
       env: {
         OMISE_SECRET_KEY: 'skey_5xlivekey000000000000',
@@ -382,6 +384,7 @@ describe('simulateChargeOutcome', () => {
         GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['test:simulate'] }]),
         OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
         GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+        DATABASE_URL: db.url,
       },
     });
     try {
@@ -397,6 +400,7 @@ describe('simulateChargeOutcome', () => {
       expect(live.omiseRequests.length).toBe(before);
     } finally {
       await live.close();
+      await db.drop();
     }
   });
 });

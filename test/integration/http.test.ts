@@ -6,6 +6,7 @@ import { ChargeDocument, ChargesDocument, CreateTrueMoneyChargeDocument } from '
 import { loadConfig } from '../../src/config/config.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase } from '../persistence/test-database.js';
 import { dataOf, startHarness, type Harness } from './support/harness.js';
 
 /** The HTTP server around GraphQL: health, readiness, metrics, routing, graceful shutdown. */
@@ -277,8 +278,9 @@ describe('extension points', () => {
 });
 
 describe('live keys', () => {
-  it('startGateway refuses a live config without API keys, webhook secret or token secret, saying why', async () => {
+  it('startGateway refuses a live config without API keys, webhook secret, token secret or database, saying why', async () => {
     const sim = await startSimulator();
+    const db = await createTestDatabase();
     try {
       const config = loadConfig({
         PORT: '0',
@@ -288,6 +290,7 @@ describe('live keys', () => {
         GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['charges:read'] }]),
         OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
         GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+        DATABASE_URL: db.url,
         LOG_LEVEL: 'silent',
       });
       // loadConfig refuses such an environment; a config built by hand must be refused too.
@@ -298,6 +301,9 @@ describe('live keys', () => {
       await expect(startGateway({ ...config, tokenSecret: undefined })).rejects.toThrow(
         /GATEWAY_TOKEN_SECRET/,
       );
+      await expect(
+        startGateway({ ...config, database: { ...config.database, url: undefined } }),
+      ).rejects.toThrow(/DATABASE_URL/);
       // Complete: it starts, with auth on.
       const gateway = await startGateway(config);
       try {
@@ -314,6 +320,7 @@ describe('live keys', () => {
         await gateway.close();
       }
     } finally {
+      await db.drop();
       await sim.close();
     }
   });

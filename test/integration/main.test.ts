@@ -129,6 +129,26 @@ describe('src/main.ts', () => {
     expect(stderr).not.toContain('skey_5mainlivekey0000000000');
   });
 
+  it('live keys without DATABASE_URL: refuses to start, naming it (issue 8)', async () => {
+    const main = startMain({
+      PORT: '0',
+      OMISE_SECRET_KEY: 'skey_5mainlivekey0000000000',
+      GATEWAY_API_KEYS: JSON.stringify([{ name: 'ops', key: 'k'.repeat(32), scopes: ['charges:read'] }]),
+      OMISE_WEBHOOK_SECRET: Buffer.from('w'.repeat(32)).toString('base64'),
+      GATEWAY_TOKEN_SECRET: 't'.repeat(32),
+    });
+    expect(await main.exited).toBe(1);
+    const { stderr } = main.output();
+    expect(stderr).toMatch(/DATABASE_URL: required with live Omise keys/);
+    expect(stderr).not.toContain('skey_5mainlivekey0000000000');
+  });
+
+  it('IDEMPOTENCY_TTL_SECONDS below the attempt stale time: refuses to start, naming it', async () => {
+    const main = startMain({ PORT: '0', SIMULATOR_PORT: '0', IDEMPOTENCY_TTL_SECONDS: '60' });
+    expect(await main.exited).toBe(1);
+    expect(main.output().stderr).toMatch(/IDEMPOTENCY_TTL_SECONDS: 60 is below the attempt stale time/);
+  });
+
   it('a configuration error prints the message without a stack and exits 1', async () => {
     const main = startMain({ PORT: 'not-a-port' });
     expect(await main.exited).toBe(1);

@@ -1,53 +1,56 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { OmiseClient } from '../../src/omise/client.js';
 import { createPaymentsService } from '../../src/payments/omise-payments-service.js';
 import {
-  closeRedisConnection,
-  createRedisConnection,
-  waitUntilReady,
-} from '../../src/realtime/redis-connection.js';
-import { RedisKeyValueStore } from '../../src/realtime/redis-key-value-store.js';
+  createDatabasePool,
+  migrate,
+  PostgresIdempotencyStore,
+  PostgresMoneyLedger,
+} from '../../src/persistence/index.js';
+import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../persistence/test-database.js';
 
 /**
- * Two gateway instances (two services, two Redis connections) sharing idempotency state in the real
- * Redis at 127.0.0.1:6379, in front of the real simulator.
+ * Two gateway instances (two payments services, two connection pools) sharing idempotency records in
+ * the real PostgreSQL at 127.0.0.1:5432 (a database made for this file), in front of the real simulator.
  */
 
-const prefix = `test-payments-${randomUUID()}:`;
 let sim: RunningSimulator;
-let redisA: Redis;
-let redisB: Redis;
+let db: TestDatabase;
+let poolA: pg.Pool;
+let poolB: pg.Pool;
 
 beforeAll(async () => {
   sim = await startSimulator();
-  redisA = createRedisConnection('redis://127.0.0.1:6379', { name: 'payments-test-a' });
-  redisB = createRedisConnection('redis://127.0.0.1:6379', { name: 'payments-test-b' });
-  await Promise.all([waitUntilReady(redisA, 5000), waitUntilReady(redisB, 5000)]);
+  db = await createTestDatabase();
+  poolA = createDatabasePool({ url: db.url, poolSize: 20, statementTimeoutMs: 5000 });
+  poolB = createDatabasePool({ url: db.url, poolSize: 20, statementTimeoutMs: 5000 });
+  await Promise.all([migrate(poolA), migrate(poolB)]);
 });
 
 afterAll(async () => {
-  const keys = await redisA.keys(`${prefix}*`);
-  if (keys.length > 0) await redisA.del(...keys);
-  await Promise.all([closeRedisConnection(redisA), closeRedisConnection(redisB)]);
-  await sim.close();
+  await Promise.all([poolA?.end(), poolB?.end()]);
+  await db?.drop();
+  await sim?.close();
 });
 
-function instance(redis: Redis) {
+function instance(pool: pg.Pool) {
   return createPaymentsService({
     omise: new OmiseClient({ baseUrl: sim.url, secretKey: sim.secretKey, maxAttempts: 1 }),
-    kv: new RedisKeyValueStore(redis, { keyPrefix: prefix }),
+    kv: new MemoryKeyValueStore(),
+    idempotencyStore: new PostgresIdempotencyStore(pool),
+    ledger: new PostgresMoneyLedger(pool),
     mode: 'simulator',
     idempotencyTtlMs: 24 * 3600_000,
   });
 }
 
-describe('idempotency across gateway instances (Redis)', () => {
-  it('20 concurrent identical creates on two instances → one Omise charge; Dates survive Redis', async () => {
-    const a = instance(redisA);
-    const b = instance(redisB);
+describe('idempotency across gateway instances (PostgreSQL)', () => {
+  it('20 concurrent identical creates on two instances → one Omise charge; Dates survive the database', async () => {
+    const a = instance(poolA);
+    const b = instance(poolB);
     const input = { amount: 12_345, currency: 'THB' as const, idempotencyKey: 'multi-instance' };
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).createTrueMoneyCharge(input)),
@@ -65,6 +68,11 @@ describe('idempotency across gateway instances (Redis)', () => {
     expect(codes(await a.createTrueMoneyCharge({ ...input, amount: 12_346 }))).toEqual([
       'IDEMPOTENCY_KEY_REUSED',
     ]);
+    // The ledger: 21 calls, one made the charge, the others were answered from the record.
+    const rows = await new PostgresMoneyLedger(poolA).recent({ limit: 100 });
+    const outcomes = rows.filter((r) => r.amount === 12_345).map((r) => r.outcome);
+    expect(outcomes.filter((o) => o === 'succeeded')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'replayed')).toHaveLength(20);
   });
 });
 

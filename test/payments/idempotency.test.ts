@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { OmiseError, OmiseNetworkError, OmiseTimeoutError } from '../../src/omise/errors.js';
 import { fail, ok, UpstreamUnavailableError, type Result } from '../../src/payments/errors.js';
 import {
@@ -11,29 +11,25 @@ import {
   type AttemptContext,
   type IdempotentRequest,
 } from '../../src/payments/idempotency.js';
-import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
+import { MemoryIdempotencyStore } from '../../src/persistence/memory-idempotency-store.js';
 
 interface Value {
   id: string;
   at: Date;
 }
 
-const stores: MemoryKeyValueStore[] = [];
-afterEach(() => stores.splice(0).forEach((s) => s.close()));
-
 function setup(options: { maxWaitMs?: number } = {}) {
-  const kv = new MemoryKeyValueStore();
-  stores.push(kv);
+  const store = new MemoryIdempotencyStore();
   let nowMs = Date.parse('2026-01-01T00:00:00Z');
   const service = new IdempotencyService({
-    kv,
+    store,
     ttlMs: 24 * 3600_000,
     now: () => new Date(nowMs),
     settleMs: 60_000,
     staleAfterMs: 120_000,
     ...options,
   });
-  return { kv, service, advance: (ms: number) => (nowMs += ms) };
+  return { store, service, advance: (ms: number) => (nowMs += ms) };
 }
 
 /** A fake Omise write: counts calls; its behaviour per call is scripted. */
@@ -245,22 +241,97 @@ describe('IdempotencyService', () => {
   });
 
   it('the write succeeded but recording the result failed: the caller still gets the result', async () => {
-    const { kv, service, advance } = setup({ maxWaitMs: 0 });
-    const set = kv.set.bind(kv);
+    const { store, service } = setup({ maxWaitMs: 0 });
+    const begin = store.begin.bind(store);
     let storeDown = true;
-    kv.set = async (key, value, ttlMs) => {
-      if (storeDown && value.includes('"done"')) throw new Error('store unavailable');
-      return set(key, value, ttlMs);
+    store.begin = async (key, attempt) => {
+      const lease = await begin(key, attempt);
+      if (lease === undefined) return undefined;
+      return {
+        ...lease,
+        record: lease.record,
+        markWriteStarted: (at) => lease.markWriteStarted(at),
+        release: () => lease.release(),
+        abandon: () => lease.abandon(),
+        finish: async (end) => {
+          if (storeDown && end.state === 'done') throw new Error('store unavailable');
+          return lease.finish(end);
+        },
+      };
     };
     const op = operation();
     const first = await service.run(op.request({ amount: 1 }));
     expect(first.ok && first.value.id).toBe('obj_1');
     storeDown = false;
-    // The record stayed pending: a later retry reconciles instead of executing again.
-    advance(121_000);
+    // The record stayed pending with its owner gone: a retry takes over at once and reconciles instead
+    // of executing again.
     op.setFound(first);
     expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
     expect(op.calls()).toBe(1);
+    expect(op.reconciled).toHaveLength(1);
+  });
+
+  it('issue 8 repro: 500, then 429, then a 500 after Omise acted → the next retry settles on that object (no key stuck in progress)', async () => {
+    const { service } = setup({ maxWaitMs: 1_000 });
+    const status = (code: number) => async (ctx: AttemptContext) =>
+      ctx.write(async (): Promise<Result<Value>> => {
+        throw new OmiseError({
+          status: code,
+          code: 'error',
+          omiseMessage: 'failed',
+          method: 'POST',
+          path: '/charges',
+        });
+      });
+    const op = operation([status(500), status(429), status(500)]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError); // 500
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError); // 429
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseError); // 500, acted
+    op.setFound(ok({ id: 'charged_by_the_third', at: new Date(3) }));
+    expect(await service.run(op.request({ amount: 1 }))).toEqual(
+      ok({ id: 'charged_by_the_third', at: new Date(3) }),
+    );
+    expect(op.calls()).toBe(3);
+  });
+
+  it('an attempt taken over as presumed dead can no longer write (fenced)', async () => {
+    const { service, advance } = setup({ maxWaitMs: 0 });
+    let resume!: () => void;
+    const slowReadThenWrite = async (ctx: AttemptContext) => {
+      await new Promise<void>((r) => (resume = r)); // a read that hangs past the stale time
+      return ctx.write(async () => ok({ id: 'second_charge', at: new Date(0) }));
+    };
+    const op = operation([slowReadThenWrite]);
+    const zombie = service.run(op.request({ amount: 1 }));
+    await new Promise((r) => setImmediate(r));
+    advance(121_000);
+    // The take-over finds nothing and executes (call 2 makes obj_2).
+    expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
+    resume();
+    await expect(zombie).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(op.calls()).toBe(2);
+  });
+
+  it('refuses a retention shorter than the attempt stale time', () => {
+    expect(
+      () =>
+        new IdempotencyService({ store: new MemoryIdempotencyStore(), ttlMs: 60_000, staleAfterMs: 120_000 }),
+    ).toThrow(RangeError);
+  });
+
+  it('reconciles from a wide window before the first attempt (the two clocks need not agree)', async () => {
+    const { service } = setup();
+    const since: Date[] = [];
+    const op = operation([
+      (ctx) =>
+        ctx.write(async () => {
+          throw new OmiseTimeoutError('POST', '/charges', 10);
+        }),
+    ]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(OmiseTimeoutError);
+    const request = op.request({ amount: 1 });
+    await service.run({ ...request, reconcile: async (h, s) => (since.push(s), ok({ id: h, at: s })) });
+    expect(since[0]?.toISOString()).toBe('2025-12-31T23:00:00.000Z');
   });
 
   it('takes over an attempt whose process died (stale pending) by reconciling', async () => {
@@ -279,12 +350,19 @@ describe('IdempotencyService', () => {
 
 describe('fingerprints and stored values', () => {
   it('canonicalise key order, null/undefined members and Dates', () => {
-    expect(fingerprintOf({ a: 1, b: { c: 2, d: null } })).toBe(
+    expect(fingerprintOf({ a: 1, b: { c: 2 }, n: null })).toBe(
       fingerprintOf({ b: { c: 2 }, a: 1, e: undefined }),
     );
     expect(fingerprintOf({ a: 1 })).not.toBe(fingerprintOf({ a: 2 }));
     expect(fingerprintOf({ a: [1, 2] })).not.toBe(fingerprintOf({ a: [2, 1] }));
     expect(canonicalJson({ d: new Date('2026-01-01T00:00:00Z') })).toBe('{"d":"2026-01-01T00:00:00.000Z"}');
+  });
+
+  it('tell {a: null} from {} in metadata (issue 8)', () => {
+    expect(fingerprintOf({ amount: 1, metadata: { a: null } })).not.toBe(
+      fingerprintOf({ amount: 1, metadata: {} }),
+    );
+    expect(fingerprintOf({ amount: 1, description: null })).toBe(fingerprintOf({ amount: 1 }));
   });
 
   it('round-trip Dates, nested and in arrays', () => {

@@ -12,6 +12,7 @@ import {
   createPaymentsService,
   type PaymentsServiceDeps,
 } from '../../src/payments/omise-payments-service.js';
+import { MemoryIdempotencyStore } from '../../src/persistence/memory-idempotency-store.js';
 import type { ChargePage, PaymentsService } from '../../src/payments/payments-service.js';
 import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
@@ -28,10 +29,14 @@ let omise: OmiseClient;
 let kv: MemoryKeyValueStore;
 let payments: PaymentsService;
 
+/** One store for every service made here: like gateway instances sharing their database. */
+const idempotencyStore = new MemoryIdempotencyStore();
+
 function service(overrides: Partial<PaymentsServiceDeps> = {}): PaymentsService {
   return createPaymentsService({
     omise,
     kv,
+    idempotencyStore,
     mode: 'simulator',
     idempotencyTtlMs: DAY_MS,
     now: () => new Date(sim.clock.now()),

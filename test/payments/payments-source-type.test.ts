@@ -32,7 +32,7 @@ describe('createTrueMoneyCharge with a source of another type', () => {
   it('is refused with SOURCE_TYPE_MISMATCH and no charge is attempted', async () => {
     const source = { ...guideSource(), type: 'promptpay' };
     const { omise, calls } = omiseWithSource(source);
-    const payments = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 60_000 });
+    const payments = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 24 * 3600_000 });
     const result = await payments.createTrueMoneyCharge({
       amount: source.amount,
       currency: 'THB',
@@ -48,7 +48,7 @@ describe('createTrueMoneyCharge with a source of another type', () => {
   it('the guide’s own source (truemoney_qr, unused) passes the checks and reaches createCharge', async () => {
     const source = guideSource();
     const { omise, calls } = omiseWithSource(source);
-    const payments = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 60_000 });
+    const payments = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 24 * 3600_000 });
     await expect(
       payments.createTrueMoneyCharge({ amount: source.amount, currency: 'THB', sourceId: source.id }),
     ).rejects.toThrow();

@@ -71,14 +71,17 @@ export class PaymentMutationResolver {
     @Arg('input', () => SimulateChargeOutcomeInputType) input: SimulateChargeOutcomeInputType,
     @Ctx() ctx: GraphQLContext,
   ): Promise<SimulateChargeOutcomePayload> {
-    const result = await ctx.payments.simulateChargeOutcome(input);
+    const result = await ctx.payments.simulateChargeOutcome(input, callContext(ctx));
     if (!result.ok) return { charge: null, userErrors: result.errors };
     primeCharge(ctx.loaders, result.value);
     return { charge: result.value, userErrors: [] };
   }
 }
 
-/** Idempotency keys are scoped per caller: two services may pick the same key without colliding. */
+/**
+ * Idempotency keys are scoped per caller (two services may pick the same key without colliding); the
+ * ledger records who made each money-moving call, in which request.
+ */
 function callContext(ctx: GraphQLContext): CallContext {
-  return { principal: describePrincipal(ctx.principal) };
+  return { principal: describePrincipal(ctx.principal), requestId: ctx.requestId };
 }

@@ -109,7 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const now = () => new Date(sim.clock.now());
     if (options.wrapPayments) {
       const kv = new MemoryKeyValueStore();
-      const real = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 60_000, now });
+      const real = createPaymentsService({ omise, kv, mode: 'test', idempotencyTtlMs: 24 * 3600_000, now });
       gateway = await startGateway(config, {
         logger,
         omise,
