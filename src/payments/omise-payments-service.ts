@@ -471,7 +471,7 @@ export class OmisePaymentsService implements PaymentsService {
       const uncertain = track.writeStarted && mayHaveBeenProcessed(err);
       await this.finishLedger(id, {
         outcome: uncertain ? 'uncertain' : 'failed',
-        errorCode: toSystemError(err).name,
+        errorCode: systemErrorCode(err),
       });
       throw err;
     }
@@ -654,4 +654,11 @@ function checkChargeIdShape(chargeId: string): UserError[] {
 
 function notFound(): UserError[] {
   return [{ code: 'CHARGE_NOT_FOUND', message: 'No such charge', field: ['input', 'chargeId'] }];
+}
+
+/** The code the caller gets for a thrown failure (UPSTREAM_UNAVAILABLE, RATE_LIMITED…), for the ledger. */
+function systemErrorCode(err: unknown): string {
+  const translated = toSystemError(err);
+  const code = (translated as { code?: unknown }).code;
+  return typeof code === 'string' ? code : translated.name;
 }

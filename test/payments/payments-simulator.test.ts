@@ -13,6 +13,7 @@ import {
   type PaymentsServiceDeps,
 } from '../../src/payments/omise-payments-service.js';
 import { MemoryIdempotencyStore } from '../../src/persistence/memory-idempotency-store.js';
+import { MemoryMoneyLedger } from '../../src/persistence/memory-money-ledger.js';
 import type { ChargePage, PaymentsService } from '../../src/payments/payments-service.js';
 import { MemoryKeyValueStore } from '../../src/realtime/memory-key-value-store.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
@@ -618,6 +619,59 @@ describe('idempotency keys', () => {
     expect(outcome.charge.refundedAmount).toBe(700);
     expect(outcome.charge.refunds.map((r) => r.id)).toContain(outcome.refund.id);
     expect((await omise.listRefunds(charge.id)).total).toBe(1);
+  });
+});
+
+describe('the ledger of money-moving calls', () => {
+  it('records who did what, with which key and request, and how it ended (replays and failures too)', async () => {
+    const ledger = new MemoryMoneyLedger();
+    const audited = service({ ledger });
+    const who = { principal: 'service:backoffice', requestId: 'req-1' };
+    const charge = value(await audited.createTrueMoneyCharge({ amount: 20_000, currency: 'THB' }, who));
+    value(await audited.simulateChargeOutcome({ chargeId: charge.id, outcome: 'SUCCESSFUL' }, who));
+    const refundInput = { chargeId: charge.id, amount: 700, idempotencyKey: 'ledger-refund' };
+    const refund = value(await audited.refundCharge(refundInput, who)).refund;
+    value(await audited.refundCharge(refundInput, { ...who, requestId: 'req-2' }));
+    expect(codes(await audited.refundCharge({ chargeId: charge.id, amount: 999_999 }, who))).toEqual([
+      'REFUND_EXCEEDS_REMAINING',
+    ]);
+    const rows = await ledger.recent({ chargeId: charge.id });
+    expect(rows.map((r) => [r.operation, r.outcome, r.amount, r.refundId ?? null, r.requestId])).toEqual([
+      ['refund', 'rejected', 999_999, null, 'req-1'],
+      ['refund', 'replayed', 700, refund.id, 'req-2'],
+      ['refund', 'succeeded', 700, refund.id, 'req-1'],
+      ['simulate', 'succeeded', 20_000, null, 'req-1'],
+      ['create', 'succeeded', 20_000, null, 'req-1'],
+    ]);
+    expect(rows.every((r) => r.actor === 'service:backoffice' && r.finishedAt instanceof Date)).toBe(true);
+    expect(rows[1]?.idempotencyKey).toBe('ledger-refund');
+
+    sim.faults.set({ errorRate: 1 });
+    try {
+      await expect(
+        audited.createTrueMoneyCharge({ amount: 20_100, currency: 'THB', idempotencyKey: 'ledger-5xx' }, who),
+      ).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    } finally {
+      sim.faults.reset();
+    }
+    const [failed] = await ledger.recent({ limit: 1 });
+    expect(failed).toMatchObject({
+      operation: 'create',
+      outcome: 'uncertain',
+      errorCode: 'UPSTREAM_UNAVAILABLE',
+    });
+  });
+
+  it('a ledger that cannot be written: nothing is sent to Omise, a retryable error', async () => {
+    const ledger = new MemoryMoneyLedger();
+    ledger.start = async () => {
+      throw new Error('database unavailable');
+    };
+    const amount = uniqueAmount();
+    await expect(
+      service({ ledger }).createTrueMoneyCharge({ amount, currency: 'THB', idempotencyKey: 'no-ledger' }),
+    ).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(await chargesWithAmount(amount)).toBe(0);
   });
 });
 
