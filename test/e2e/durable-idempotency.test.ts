@@ -42,8 +42,12 @@ afterEach(async () => {
   await sim.clock.set(Date.now());
 });
 
+/** One long-lived instance for the scenarios that kill nothing (a process start costs seconds). */
+let shared: Promise<Gateway> | undefined;
+const sharedGateway = () => (shared ??= startGatewayProcess('gateway-shared', {}, false));
+
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.stop()));
+  await Promise.all([...gateways, ...longLived].map((g) => g.stop()));
   const redis = await connect(SHARED_REDIS_URL, 'durable-idempotency-cleanup');
   try {
     await deleteKeysWithPrefix(redis, redisPrefix);
@@ -66,7 +70,13 @@ interface Gateway {
   gql(query: string, variables: Record<string, unknown>): Promise<{ data?: Loose; codes: string[] }>;
 }
 
-async function startGatewayProcess(name: string, env: Record<string, string> = {}): Promise<Gateway> {
+const longLived: NodeProcess[] = [];
+
+async function startGatewayProcess(
+  name: string,
+  env: Record<string, string> = {},
+  stopAfterTest = true,
+): Promise<Gateway> {
   const process = startNode(name, 'src/main.ts', [], {
     HOST: '127.0.0.1',
     PORT: '0',
@@ -81,7 +91,7 @@ async function startGatewayProcess(name: string, env: Record<string, string> = {
     REDIS_KEY_PREFIX: redisPrefix,
     ...env,
   });
-  gateways.push(process);
+  (stopAfterTest ? gateways : longLived).push(process);
   const [, url] = await process.waitFor(/GraphQL gateway:\s+(\S+)\n/, 60_000);
   return {
     process,
@@ -206,7 +216,7 @@ describe('issue 8: idempotency that survives restarts (gateway + PostgreSQL + Re
   it('500, then 429, then a 500 after Omise acted, on one key; Omise recovers → the retry settles on the one charge (well within 150 s)', async () => {
     const amount = uniqueAmount();
     const key = uniqueKey('flaky');
-    const gateway = await startGatewayProcess('gateway-1');
+    const gateway = await sharedGateway();
     proxy.script(/^POST \/charges$/, [
       { kind: 'fail-before', status: 500 },
       { kind: 'fail-before', status: 429, retryAfterSeconds: 1 },
@@ -245,7 +255,7 @@ describe('issue 8: idempotency that survives restarts (gateway + PostgreSQL + Re
     await sim.clock.set(Date.now() - 120_000);
     const amount = uniqueAmount();
     const key = uniqueKey('skewed');
-    const gateway = await startGatewayProcess('gateway-1');
+    const gateway = await sharedGateway();
     proxy.script(/^POST \/charges$/, [{ kind: 'drop-after' }]);
     expect((await gateway.gql(CREATE, { input: { amount, idempotencyKey: key } })).codes).toEqual([
       'UPSTREAM_UNAVAILABLE',
@@ -260,7 +270,7 @@ describe('issue 8: idempotency that survives restarts (gateway + PostgreSQL + Re
     await sim.clock.set(Date.now() - 2 * 3600_000);
     const amount = uniqueAmount();
     const key = uniqueKey('very-skewed');
-    const gateway = await startGatewayProcess('gateway-1');
+    const gateway = await sharedGateway();
     proxy.script(/^POST \/charges$/, [{ kind: 'drop-after' }]);
     await gateway.gql(CREATE, { input: { amount, idempotencyKey: key } });
     const retried = await gateway.gql(CREATE, { input: { amount, idempotencyKey: key } });
