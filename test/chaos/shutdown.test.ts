@@ -141,7 +141,7 @@ describe('SIGTERM', () => {
 describe('rolling restart under load', () => {
   it('loses no outcome and answers no client with a 5xx other than 503 + Retry-After', async () => {
     const report = await runChaos({
-      charges: 60,
+      charges: 40,
       concurrency: 10,
       reconcileIntervalSeconds: 3,
       faults: {},

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Phone, sleep } from './support/clients.js';
+import { Phone, sleep, within } from './support/clients.js';
 import { startCluster, type Cluster } from './support/cluster.js';
 
 /**
@@ -73,7 +73,7 @@ describe('Redis down and back', () => {
       await until(async () => (await readiness(other.origin)) === 200, 15_000, '/readyz 200 again on B');
       // The simulator's retry of the webhook (1 s doubling) reaches A once Redis is back; A publishes
       // over Redis, and B's subscription (its Redis connection re-subscribed) gets the outcome.
-      await Promise.race([phone.done, sleep(40_000)]);
+      await within(phone.done, 40_000);
       expect(phone.events.map((e) => e.status)).toEqual(['PENDING', 'SUCCESSFUL']);
       // Still the one subscription: it was never ended and re-made.
       expect(phone.resubscribes).toBe(0);

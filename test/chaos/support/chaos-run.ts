@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { newClientStats, Phone, RetryingGraphQLClient, sleep, type ClientStats } from './clients.js';
+import { newClientStats, Phone, RetryingGraphQLClient, sleep, within, type ClientStats } from './clients.js';
 import { startCluster, type Cluster } from './cluster.js';
 
 /**
@@ -256,12 +256,7 @@ async function drive(
     webhookDuplicateRate: 0,
   });
   const phones = runs.flatMap((r) => (r.phone ? [r.phone] : []));
-  let giveUp: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(phones.map((p) => p.done)),
-    new Promise((resolve) => (giveUp = setTimeout(resolve, Math.max(deadline - Date.now(), 1_000)))),
-  ]);
-  clearTimeout(giveUp);
+  await within(Promise.all(phones.map((p) => p.done)), Math.max(deadline - Date.now(), 1_000));
 
   const report = await verify(cluster, runs, client, options, stats, disruptions, failures, started);
   await Promise.all(phones.map((p) => p.close()));
