@@ -32,6 +32,8 @@ describe('layer rules (npm run lint)', () => {
     ['src/webhooks/omise/planted.ts', '../../graphql/context.js'],
     ['src/payments/planted.ts', '../config/config.js'],
     ['src/payments/planted.ts', '../realtime/redis-pubsub.js'],
+    ['src/payments/planted.ts', '../persistence/postgres/pool.js'],
+    ['src/persistence/planted.ts', '../payments/model.js'],
   ])('%s may not import %s', async (path, from) => {
     expect(await restrictedRulesFiredFor(path, importOf(from))).toEqual(['no-restricted-imports']);
   });
@@ -39,6 +41,7 @@ describe('layer rules (npm run lint)', () => {
   it.each([
     ['src/payments/planted.ts', '../omise/api.js'],
     ['src/payments/planted.ts', '../realtime/ports.js'],
+    ['src/payments/planted.ts', '../persistence/ports.js'],
     ['src/payments/status-feed/planted.ts', '../model.js'],
     ['src/simulator/planted.ts', '../omise/webhook-signature.js'],
     ['src/webhooks/omise/planted.ts', '../../omise/types.js'],
