@@ -12,6 +12,15 @@ export interface TargetInfo {
   leanClientRelayUrl: string;
   /** Gateway with in-memory stores. */
   gatewayUrl: string;
+  /** The same with authentication on; `apiKey` reads and creates. */
+  gatewayAuthUrl: string;
+  apiKey: string;
+  /** A charge paid at start-up (the repeated-read scenario). */
+  paidChargeId: string;
+  /** A pending charge the polling storm polls (webhooks off: it stays pending). */
+  pollingChargeId: string;
+  /** A second gateway on the same Redis as `gatewayRedisUrl` (a change must show on both). */
+  gatewayRedisSecondUrl?: string;
   /** Gateway with Redis stores (REDIS_URL, private key prefix); unset when Redis was not asked for or not reachable. */
   gatewayRedisUrl?: string;
   /** Why there is no Redis gateway, when there is none. */
@@ -38,7 +47,7 @@ export type TargetCommand =
    * Points the simulator's webhooks at the memory gateway (on) or nowhere (off). Off during the load
    * scenarios: each created charge's webhook makes the gateway re-fetch it, which would blur the counts.
    */
-  | { id: number; cmd: 'webhooks'; on: boolean }
+  | { id: number; cmd: 'webhooks'; on: boolean; to?: 'memory' | 'redis' }
   | { id: number; cmd: 'close' };
 
 export interface TargetReply {

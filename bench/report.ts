@@ -1,6 +1,7 @@
 /** The results as a markdown report (stdout and bench/results/latest.md) and JSON (latest.json). */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import type { BurstReport, VisibilityReport } from './burst.js';
 import type { FanOutTrial, SubscriptionMemory } from './subscriptions.js';
 
 export interface ScenarioRow {
@@ -18,6 +19,8 @@ export interface ScenarioRow {
   /** reqPerSec / baseline's reqPerSec. */
   ratio?: number;
   omiseCallsPerRequest?: number;
+  /** Omise calls / requests over the measured rounds (under load). */
+  omiseCallsPerRequestUnderLoad?: number;
   failures?: number;
   failureDetail?: string;
   /** req/s of each interleaved round (their spread shows the noise). */
@@ -117,7 +120,20 @@ const range = (values: number[] | undefined, format: (v: number) => string) =>
   values && values.length > 1 ? `${format(Math.min(...values))}–${format(Math.max(...values))}` : '';
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)}`;
 
-export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOutReport | undefined): string {
+/** Omise calls per request: on sequential probes, and under load when counted (`probes / load`). */
+function omiseCalls(row: ScenarioRow): string {
+  const probes = row.omiseCallsPerRequest === undefined ? '' : row.omiseCallsPerRequest.toFixed(2);
+  const load = row.omiseCallsPerRequestUnderLoad;
+  return load === undefined ? probes : `${probes} / ${load.toFixed(4)}`;
+}
+
+export function renderMarkdown(
+  meta: RunMeta,
+  rows: ScenarioRow[],
+  fanOut: FanOutReport | undefined,
+  burst?: BurstReport | { skipped: string },
+  visibility?: VisibilityReport | { skipped: string },
+): string {
   const lines = [
     '# Benchmark results',
     '',
@@ -141,7 +157,7 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
     lines.push(
       `| ${row.number} | ${row.name} | ${int(row.reqPerSec)} | ${range(row.roundReqPerSec, int)} | ` +
         `${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ratio(row.ratio)} | ${range(row.roundRatios, ratioNumber)} | ` +
-        `${row.baseline ?? ''} | ${int(row.targetCpuUsPerRequest)} | ${ratio(row.cpuRatio)} | ${row.omiseCallsPerRequest === undefined ? '' : row.omiseCallsPerRequest.toFixed(2)} | ` +
+        `${row.baseline ?? ''} | ${int(row.targetCpuUsPerRequest)} | ${ratio(row.cpuRatio)} | ${omiseCalls(row)} | ` +
         `${int(row.requests)} | ${row.failures ? `${row.failures} (${row.failureDetail})` : '0'} |`,
     );
   }
@@ -181,6 +197,33 @@ export function renderMarkdown(meta: RunMeta, rows: ScenarioRow[], fanOut: FanOu
         `Memory of the gateway's process with ${mem.subscribers} chargeStatus subscriptions open (one WebSocket each, after GC): ` +
           `RSS ${mib(mem.before.rss)} → ${mib(mem.during.rss)} MiB, **${kib(mem.rssPerSubscriptionBytes)} KiB per subscription**; ` +
           `V8 heap used ${mib(mem.before.heapUsed)} → ${mib(mem.during.heapUsed)} MiB, ${kib(mem.heapPerSubscriptionBytes)} KiB per subscription.`,
+      );
+    }
+  }
+  if (burst) {
+    lines.push('', '## Burst: many chargeStatus sockets, many outcomes at once', '');
+    if ('skipped' in burst) lines.push(`Skipped: ${burst.skipped}`);
+    else {
+      lines.push(
+        '| sockets | charges | opened at (/s) | registered | failed | open all (ms) | Omise calls to register | RSS KiB / subscriber | delivered | Omise calls for the burst | p50 ms | p99 ms | max ms |',
+        '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+        `| ${burst.sockets} | ${burst.charges} | ${int(burst.openPerSecond)} | ${burst.registered} | ${burst.failed} | ${ms(burst.openMs)} | ` +
+          `${burst.omiseCallsToRegister} | ${kib(burst.rssPerSubscriberBytes)} | ${burst.delivered} | ${burst.omiseCallsForBurst} | ` +
+          `${ms(burst.p50Ms)} | ${ms(burst.p99Ms)} | ${ms(burst.maxMs)} |`,
+        '',
+        'Each socket subscribes to one of the charges (round robin); the times start when all the charges are ' +
+          'paid at the simulator at once and include its webhooks to the gateway, the re-fetch of each charge and the fan-out.',
+      );
+    }
+  }
+  if (visibility) {
+    lines.push('', '## A change at Omise, visible on every instance', '');
+    if ('skipped' in visibility) lines.push(`Skipped: ${visibility.skipped}`);
+    else {
+      lines.push(
+        `Two gateway instances on one Redis; a pending charge read on both, then paid at the simulator (webhook to the first). ` +
+          `Time until \`charge(id)\` answers SUCCESSFUL on both, polled every 5 ms, over ${visibility.trials} trials: ` +
+          `**p50 ${ms(visibility.p50Ms)} ms, max ${ms(visibility.maxMs)} ms** (each: ${visibility.bothMs.map((v) => v.toFixed(0)).join(', ')}).`,
       );
     }
   }

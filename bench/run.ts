@@ -30,8 +30,9 @@ import {
   type RunMeta,
   type ScenarioRow,
 } from './report.js';
+import { burst, visibility, type BurstReport, type VisibilityReport } from './burst.js';
 import { fanOutTrial, subscriptionMemory, type FanOutTrial } from './subscriptions.js';
-import { startTarget, type TargetProcess } from './target-process.js';
+import { startAnchor, startTarget, type AnchorProcess, type TargetProcess } from './target-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +46,10 @@ const { values: args } = parseArgs({
     'memory-subscribers': { type: 'string', default: '1000' },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
     profile: { type: 'string' },
+    'burst-sockets': { type: 'string', default: '10000' },
+    'burst-charges': { type: 'string', default: '200' },
+    'open-rate': { type: 'string', default: '2500' },
+    'visibility-trials': { type: 'string', default: '10' },
   },
 });
 
@@ -60,6 +65,10 @@ const subscribers = Math.round(positive('subscribers', args.subscribers));
 const trials = Math.round(positive('trials', args.trials));
 const rounds = Math.round(positive('rounds', args.rounds));
 const memorySubscribers = Math.round(positive('memory-subscribers', args['memory-subscribers']));
+const burstSockets = Math.round(positive('burst-sockets', args['burst-sockets']));
+const burstCharges = Math.round(positive('burst-charges', args['burst-charges']));
+const openRate = positive('open-rate', args['open-rate']);
+const visibilityTrials = Math.round(positive('visibility-trials', args['visibility-trials']));
 const warmupS = Math.min(1, durationS / 5);
 /** Longest a write scenario may run, whatever its request count. */
 const WRITE_CAP_S = 60;
@@ -68,9 +77,13 @@ const OMISE_CALL_PROBES = 20;
 const SETTLE_POLL_MS = 150;
 const SETTLE_MAX_MS = 10_000;
 
+type AnchorKind = 'apollo' | 'mercurius';
+
 interface Context {
   info: TargetInfo;
   target: TargetProcess;
+  /** Anchor servers, each in a process of its own (started when a scenario needs them). */
+  anchors: Partial<Record<AnchorKind, AnchorProcess>>;
 }
 
 interface LoadScenario {
@@ -81,6 +94,12 @@ interface LoadScenario {
   /** Reads run for --duration; writes for --writes requests. */
   kind: 'read' | 'write';
   countOmiseCalls?: boolean;
+  /** Count the Omise calls over the measured rounds too (calls / requests under load). */
+  omiseCallsUnderLoad?: boolean;
+  /** The anchor process that serves it (its CPU is measured); default the target process. */
+  server?: AnchorKind;
+  /** Concurrent connections; default --connections. */
+  connections?: number;
   load(ctx: Context): Omit<LoadOptions, 'connections' | 'duration'> | { skip: string };
 }
 
@@ -97,7 +116,86 @@ function createBody(withKey: boolean): () => string {
 }
 const isCreated = (body: string) => body.includes('"status":"PENDING"') && body.includes('"userErrors":[]');
 
+const anchorUrl = (ctx: Context, kind: AnchorKind): string => {
+  const anchor = ctx.anchors[kind];
+  if (!anchor) throw new Error(`the ${kind} anchor is not running`);
+  return anchor.url;
+};
+const hasCharge = (body: string) => body.startsWith('{"data":{"charge":{"id":');
+const POLLERS = 200;
+
 const SCENARIOS: LoadScenario[] = [
+  {
+    number: 'A1',
+    name: 'apollo-hello',
+    title:
+      'anchor: Apollo Server 5 `startStandaloneServer` (defaults) answering the same `charge(id)` query with a constant object, in its own process',
+    kind: 'read',
+    server: 'apollo',
+    load: (ctx) => ({
+      url: anchorUrl(ctx, 'apollo'),
+      body: graphqlBody(CHARGE_QUERY, { id: ctx.info.paidChargeId }),
+      isGoodBody: hasCharge,
+    }),
+  },
+  {
+    number: 'A2',
+    name: 'mercurius-jit-hello',
+    title:
+      'anchor: Mercurius (Fastify) with graphql-jit answering the same query, in its own process: the high-water mark',
+    baseline: 'apollo-hello',
+    kind: 'read',
+    server: 'mercurius',
+    load: (ctx) => ({
+      url: anchorUrl(ctx, 'mercurius'),
+      body: graphqlBody(CHARGE_QUERY, { id: ctx.info.paidChargeId }),
+      isGoodBody: hasCharge,
+    }),
+  },
+  {
+    number: '8',
+    name: 'charge-paid',
+    title:
+      'repeated `charge(id)` of a paid charge, authentication on (an API key on every request): the charge cache answers',
+    baseline: 'apollo-hello',
+    kind: 'read',
+    countOmiseCalls: true,
+    omiseCallsUnderLoad: true,
+    load: ({ info }) => ({
+      url: info.gatewayAuthUrl,
+      headers: { authorization: `Bearer ${info.apiKey}` },
+      body: graphqlBody(CHARGE_QUERY, { id: info.paidChargeId }),
+      isGoodBody: isGraphQLData(`"id":"${info.paidChargeId}"`),
+    }),
+  },
+  {
+    number: '9',
+    name: 'polling-storm',
+    title: `${POLLERS} clients polling one pending charge with \`charge(id)\` (no webhook comes: the pending entry is re-read from Omise when it expires, 1 s)`,
+    baseline: 'apollo-hello',
+    kind: 'read',
+    connections: POLLERS,
+    countOmiseCalls: true,
+    omiseCallsUnderLoad: true,
+    load: ({ info }) => ({
+      url: info.gatewayUrl,
+      body: graphqlBody(CHARGE_QUERY, { id: info.pollingChargeId }),
+      isGoodBody: isGraphQLData(`"id":"${info.pollingChargeId}"`),
+    }),
+  },
+  {
+    number: '7s',
+    name: 'simulator-create',
+    title:
+      "the simulator's own `POST /charges` (JSON, secret key, inline TrueMoney source): the Omise side of a create, no gateway",
+    kind: 'write',
+    load: ({ info }) => ({
+      url: `${info.simulatorUrl}/charges`,
+      headers: { authorization: `Basic ${Buffer.from(`${info.simulatorSecretKey}:`).toString('base64')}` },
+      body: JSON.stringify({ amount: 10_000, currency: 'THB', source: { type: 'truemoney_qr' } }),
+      isGoodBody: (body) => /"object":\s*"charge"/.test(body),
+    }),
+  },
   {
     number: '1',
     name: 'baseline',
@@ -213,6 +311,7 @@ const SCENARIOS: LoadScenario[] = [
     name: 'create-no-key',
     title:
       '`createTrueMoneyCharge` without an idempotency key (memory stores): one POST /charges with an inline TrueMoney source at the simulator',
+    baseline: 'simulator-create',
     kind: 'write',
     countOmiseCalls: true,
     load: ({ info }) => ({ url: info.gatewayUrl, nextBody: createBody(false), isGoodBody: isCreated }),
@@ -241,10 +340,12 @@ const SCENARIOS: LoadScenario[] = [
   },
 ];
 const FAN_OUT_NAME = 'subscription-fanout';
+const BURST_NAME = 'burst';
+const VISIBILITY_NAME = 'visibility';
 
 /** Names selected by --only, with the baselines they need (a ratio needs its baseline in the same run). */
 function selected(): Set<string> {
-  const all = [...SCENARIOS.map((s) => s.name), FAN_OUT_NAME];
+  const all = [...SCENARIOS.map((s) => s.name), FAN_OUT_NAME, BURST_NAME, VISIBILITY_NAME];
   if (!args.only?.length) return new Set(all);
   const wanted = args.only.flatMap((o) => o.split(',')).map((o) => o.trim());
   const names = new Set(all.filter((name) => wanted.some((w) => name.startsWith(w))));
@@ -313,8 +414,10 @@ async function prepare(ctx: Context, scenario: LoadScenario): Promise<Prepared |
   const options = scenario.load(ctx);
   if ('skip' in options) return { ...rowOf(scenario), skipped: options.skip };
   await settle(ctx);
-  if (scenario.kind === 'read') await runLoad({ ...options, connections, duration: warmupS });
-  else await runLoad({ ...options, connections, duration: WRITE_CAP_S, amount: Math.min(200, writes) });
+  const conns = scenario.connections ?? connections;
+  if (scenario.kind === 'read') await runLoad({ ...options, connections: conns, duration: warmupS });
+  else
+    await runLoad({ ...options, connections: conns, duration: WRITE_CAP_S, amount: Math.min(200, writes) });
   const omiseCallsPerRequest = scenario.countOmiseCalls
     ? await omiseCallsPerRequestOf(ctx, options)
     : undefined;
@@ -329,12 +432,21 @@ async function prepare(ctx: Context, scenario: LoadScenario): Promise<Prepared |
 interface Round extends LoadResult {
   /** CPU time of the servers' process per completed request (the load generator not included). */
   targetCpuUsPerRequest: number;
+  /** Omise calls the gateways made during the round (scenarios with omiseCallsUnderLoad). */
+  omiseCalls?: number;
+}
+
+/** CPU microseconds of the process that serves the scenario. */
+function cpuOf(ctx: Context, scenario: LoadScenario): Promise<number> {
+  return scenario.server ? (ctx.anchors[scenario.server]?.cpu() ?? Promise.resolve(NaN)) : ctx.target.cpu();
 }
 
 async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
   await settle(ctx);
-  const base = { ...prepared.options, connections };
-  const cpuBefore = await ctx.target.cpu();
+  const { scenario } = prepared;
+  const base = { ...prepared.options, connections: scenario.connections ?? connections };
+  const cpuBefore = await cpuOf(ctx, scenario);
+  const callsBefore = scenario.omiseCallsUnderLoad ? await ctx.target.omiseCalls() : 0;
   const result =
     prepared.scenario.kind === 'read'
       ? await runLoad({ ...base, duration: durationS / rounds })
@@ -345,10 +457,11 @@ async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
         });
   // What was still in flight when the load stopped belongs to this round's CPU time.
   await settle(ctx);
-  const cpuUs = (await ctx.target.cpu()) - cpuBefore;
+  const cpuUs = (await cpuOf(ctx, scenario)) - cpuBefore;
   prepared.rounds.push({
     ...result,
     targetCpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : NaN,
+    ...(scenario.omiseCallsUnderLoad && { omiseCalls: (await ctx.target.omiseCalls()) - callsBefore }),
   });
 }
 
@@ -381,6 +494,10 @@ function summarize(prepared: Prepared): ScenarioRow {
     ...(prepared.omiseCallsPerRequest !== undefined && {
       omiseCallsPerRequest: prepared.omiseCallsPerRequest,
     }),
+    ...(prepared.scenario.omiseCallsUnderLoad &&
+      requests > 0 && {
+        omiseCallsPerRequestUnderLoad: results.reduce((sum, r) => sum + (r.omiseCalls ?? 0), 0) / requests,
+      }),
     roundReqPerSec: results.map((r) => r.reqPerSec),
   };
 }
@@ -430,22 +547,80 @@ async function fanOut(ctx: Context): Promise<FanOutReport> {
   return { memory, single: { subscribers: 1, trials: single }, many: { subscribers, trials: many }, ratio };
 }
 
+async function runBurst(ctx: Context): Promise<BurstReport | { skipped: string }> {
+  process.stderr.write(`bench: burst (${burstSockets} sockets, ${burstCharges} charges) ...`);
+  await ctx.target.webhooks(true);
+  try {
+    const report = await burst(
+      {
+        gatewayUrl: ctx.info.gatewayUrl,
+        simulatorUrl: ctx.info.simulatorUrl,
+        simulatorSecretKey: ctx.info.simulatorSecretKey,
+        memory: () => ctx.target.memory(),
+        omiseCalls: () => ctx.target.omiseCalls(),
+      },
+      { sockets: burstSockets, charges: burstCharges, openPerSecond: openRate, timeoutMs: 30_000 },
+    );
+    process.stderr.write(` registered ${report.registered}, p99 ${report.p99Ms.toFixed(0)} ms\n`);
+    return report;
+  } catch (error) {
+    const reason = `failed: ${(error as Error).message}`;
+    process.stderr.write(` ${reason}\n`);
+    return { skipped: reason };
+  } finally {
+    await ctx.target.webhooks(false);
+  }
+}
+
+async function runVisibility(ctx: Context): Promise<VisibilityReport | { skipped: string }> {
+  const { gatewayRedisUrl, gatewayRedisSecondUrl } = ctx.info;
+  if (!gatewayRedisUrl || !gatewayRedisSecondUrl)
+    return { skipped: ctx.info.redisNote ?? 'no Redis gateways' };
+  process.stderr.write('bench: visibility ...');
+  await ctx.target.webhooks(true, 'redis');
+  try {
+    const report = await visibility(
+      {
+        urls: [gatewayRedisUrl, gatewayRedisSecondUrl],
+        simulatorUrl: ctx.info.simulatorUrl,
+        simulatorSecretKey: ctx.info.simulatorSecretKey,
+      },
+      visibilityTrials,
+    );
+    process.stderr.write(` max ${report.maxMs.toFixed(0)} ms\n`);
+    return report;
+  } catch (error) {
+    const reason = `failed: ${(error as Error).message}`;
+    process.stderr.write(` ${reason}\n`);
+    return { skipped: reason };
+  } finally {
+    await ctx.target.webhooks(false);
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const date = new Date().toISOString();
   const machine = machineMeta();
   const names = selected();
   const target = await startTarget({
-    redis: names.has('create-idempotent-redis'),
+    redis: names.has('create-idempotent-redis') || names.has(VISIBILITY_NAME),
     ...(args.profile && { cpuProfileDir: args.profile }),
   });
-  const ctx: Context = { info: target.info, target };
+  const anchors: Context['anchors'] = {};
+  const ctx: Context = { info: target.info, target, anchors };
   const rows: ScenarioRow[] = [];
   let fanOut: FanOutReport | undefined;
+  let burstReport: BurstReport | { skipped: string } | undefined;
+  let visibilityReport: VisibilityReport | { skipped: string } | undefined;
   let redisKeysDeleted = 0;
   try {
+    if (names.has('apollo-hello')) anchors.apollo = await startAnchor('apollo');
+    if (names.has('mercurius-jit-hello')) anchors.mercurius = await startAnchor('mercurius');
     // First, while the servers' heap is fresh: the memory figures are clearest then.
     if (names.has(FAN_OUT_NAME)) fanOut = await runFanOut(ctx);
+    if (names.has(BURST_NAME)) burstReport = await runBurst(ctx);
+    if (names.has(VISIBILITY_NAME)) visibilityReport = await runVisibility(ctx);
     const prepared: Prepared[] = [];
     for (const scenario of SCENARIOS.filter((s) => names.has(s.name))) {
       process.stderr.write(`bench: warming up ${scenario.name}\n`);
@@ -472,6 +647,7 @@ async function main(): Promise<void> {
     rows.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   } finally {
     redisKeysDeleted = await target.cleanupRedis().catch(() => -1);
+    await Promise.all(Object.values(anchors).map((anchor) => anchor.close()));
     await target.close();
   }
 
@@ -500,14 +676,25 @@ async function main(): Promise<void> {
     rounds,
     totalSeconds: (performance.now() - started) / 1000,
   };
-  const markdown = renderMarkdown(meta, rows, fanOut);
+  const markdown = renderMarkdown(meta, rows, fanOut, burstReport, visibilityReport);
   console.log(markdown);
   if (redisKeysDeleted > 0) console.log(`(deleted ${redisKeysDeleted} Redis keys of this run)`);
   await mkdir(args.out, { recursive: true });
   await writeFile(new URL('latest.md', `file://${args.out.replace(/\/?$/, '/')}`), markdown);
   await writeFile(
     new URL('latest.json', `file://${args.out.replace(/\/?$/, '/')}`),
-    JSON.stringify({ meta, rows, fanOut: fanOut ?? null, redisKeysDeleted }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        meta,
+        rows,
+        fanOut: fanOut ?? null,
+        burst: burstReport ?? null,
+        visibility: visibilityReport ?? null,
+        redisKeysDeleted,
+      },
+      null,
+      2,
+    ) + '\n',
   );
 }
 

@@ -14,7 +14,8 @@ export interface TargetProcess {
   cpu(): Promise<number>;
   memory(): Promise<MemorySample>;
   cleanupRedis(): Promise<number>;
-  webhooks(on: boolean): Promise<void>;
+  /** Points the simulator's webhooks at the memory gateway (default) or the first Redis one, or nowhere. */
+  webhooks(on: boolean, to?: 'memory' | 'redis'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,7 +96,7 @@ export async function startTarget(options: TargetOptions): Promise<TargetProcess
     cpu: () => call<number>({ cmd: 'cpu' }),
     memory: () => call<MemorySample>({ cmd: 'memory' }),
     cleanupRedis: () => call<number>({ cmd: 'cleanupRedis' }),
-    webhooks: (on) => call<void>({ cmd: 'webhooks', on }),
+    webhooks: (on, to) => call<void>({ cmd: 'webhooks', on, ...(to && { to }) }),
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -103,6 +104,63 @@ export async function startTarget(options: TargetOptions): Promise<TargetProcess
       const timer = setTimeout(() => child.kill(), 15_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+export interface AnchorProcess {
+  url: string;
+  /** CPU microseconds the anchor process has used so far. */
+  cpu(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Starts bench/anchor.ts (`apollo` or `mercurius`) in a process of its own. */
+export async function startAnchor(kind: 'apollo' | 'mercurius'): Promise<AnchorProcess> {
+  const child = fork(fileURLToPath(new URL('./anchor.ts', import.meta.url)), [kind], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, (value: number) => void>();
+  let nextId = 1;
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the ${kind} anchor did not start within 60 s`));
+    }, START_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the ${kind} anchor exited (code ${code}) before it was ready`));
+    });
+    child.on(
+      'message',
+      (message: { type?: string; url?: string; error?: string; id?: number; value?: number }) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          resolve(message.url ?? '');
+        } else if (message.type === 'failed') {
+          clearTimeout(timer);
+          reject(new Error(`the ${kind} anchor failed: ${message.error}`));
+        } else if (message.id !== undefined) {
+          waiting.get(message.id)?.(message.value ?? NaN);
+          waiting.delete(message.id);
+        }
+      },
+    );
+  });
+  return {
+    url,
+    cpu: () =>
+      new Promise<number>((resolve) => {
+        const id = nextId++;
+        waiting.set(id, resolve);
+        child.send({ id, cmd: 'cpu' });
+      }),
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill();
+      await exited;
     },
   };
 }

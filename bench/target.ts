@@ -23,7 +23,9 @@ const logger = createLogger({ level: 'silent' });
 const closers: (() => Promise<void>)[] = [];
 let omiseCalls = 0;
 let redisPrefix: string | undefined;
-let webhookTarget: { sim: RunningSimulator; url: string } | undefined;
+let webhookTarget: { sim: RunningSimulator; memory: string; redis?: string } | undefined;
+/** The API key of the gateway with authentication on (scenario charge-paid). */
+const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
 /** The gateway's own Omise client, whose fetch only counts the requests it sends. */
 function countingOmiseClient(config: Config): OmiseClient {
@@ -36,7 +38,11 @@ function countingOmiseClient(config: Config): OmiseClient {
 }
 
 function gatewayConfig(sim: RunningSimulator): Config {
-  return loadConfig({
+  return loadConfig(gatewayEnv(sim));
+}
+
+function gatewayEnv(sim: RunningSimulator): Record<string, string> {
+  return {
     LOG_LEVEL: 'silent',
     HOST: '127.0.0.1',
     PORT: '0',
@@ -46,7 +52,7 @@ function gatewayConfig(sim: RunningSimulator): Config {
     OMISE_WEBHOOK_SECRET: sim.webhookSecret,
     // Load comes from one client IP: a per-IP rate limit would measure the limiter's refusals.
     RATE_LIMIT_PER_MINUTE: '0',
-  });
+  };
 }
 
 /**
@@ -130,7 +136,7 @@ async function startBaseline(body: string): Promise<Server> {
 
 async function startRedisGateway(
   sim: RunningSimulator,
-): Promise<{ gateway?: RunningGateway; note?: string }> {
+): Promise<{ gateway?: RunningGateway; second?: RunningGateway; note?: string }> {
   if (!redisUrl) return { note: 'not selected' };
   redisPrefix = `tmgw-bench-${process.pid}-${Date.now()}:`;
   let realtime: Realtime;
@@ -140,10 +146,13 @@ async function startRedisGateway(
     return { note: `Redis at ${redisUrl} not reachable: ${(error as Error).message}` };
   }
   closers.push(() => realtime.close());
-  const config = { ...gatewayConfig(sim), redisUrl };
+  const config = { ...gatewayConfig(sim), redisUrl, redisKeyPrefix: redisPrefix };
   const gateway = await startGateway(config, { logger, omise: countingOmiseClient(config), realtime });
   closers.push(() => gateway.close());
-  return { gateway };
+  // A second instance on the same Redis (its own connections): a change must show on both.
+  const second = await startGateway(config, { logger, omise: countingOmiseClient(config) });
+  closers.push(() => second.close());
+  return { gateway, second };
 }
 
 async function cleanupRedis(): Promise<number> {
@@ -186,10 +195,22 @@ async function start(): Promise<TargetInfo> {
   const omise = countingOmiseClient(config);
   const gateway = await startGateway(config, { logger, omise });
   closers.push(() => gateway.close());
+  // The same with authentication on: every request carries an API key (scenario charge-paid).
+  const authConfig = loadConfig({
+    ...gatewayEnv(sim),
+    GATEWAY_API_KEYS: JSON.stringify([
+      { name: 'bench', key: BENCH_API_KEY, scopes: ['charges:read', 'charges:create'] },
+    ]),
+  });
+  const authGateway = await startGateway(authConfig, { logger, omise: countingOmiseClient(authConfig) });
+  closers.push(() => authGateway.close());
   // As src/main.ts does, the simulator's webhooks can go to this gateway (the fan-out scenario needs them).
-  webhookTarget = { sim, url: `${gateway.origin}/webhooks/omise` };
+  webhookTarget = { sim, memory: `${gateway.origin}/webhooks/omise` };
 
   const chargeId = await createCharge(gateway.url);
+  const pollingChargeId = await createCharge(gateway.url, 10_100);
+  const paidChargeId = await createCharge(gateway.url, 10_200);
+  await omise.markChargeAsPaid(paidChargeId);
   const otherChargeIds: string[] = [];
   for (let i = 0; i < 5; i++) otherChargeIds.push(await createCharge(gateway.url, 10_000 + i));
 
@@ -208,7 +229,13 @@ async function start(): Promise<TargetInfo> {
   const leanClientRelay = await startRelay(leanRetrieveCharge(sim, chargeId));
 
   const redis = await startRedisGateway(sim);
+  if (redis.gateway) webhookTarget.redis = `${redis.gateway.origin}/webhooks/omise`;
   return {
+    gatewayAuthUrl: authGateway.url,
+    apiKey: BENCH_API_KEY,
+    paidChargeId,
+    pollingChargeId,
+    ...(redis.second && { gatewayRedisSecondUrl: redis.second.url }),
     baselineUrl: `${urlOf(baseline)}graphql`,
     omiseClientRelayUrl: urlOf(omiseClientRelay),
     leanClientRelayUrl: urlOf(leanClientRelay),
@@ -235,9 +262,11 @@ async function handle(command: TargetCommand): Promise<unknown> {
       return memory();
     case 'cleanupRedis':
       return cleanupRedis();
-    case 'webhooks':
-      webhookTarget?.sim.setWebhookUrls(command.on ? [webhookTarget.url] : []);
+    case 'webhooks': {
+      const url = command.on ? webhookTarget?.[command.to ?? 'memory'] : undefined;
+      webhookTarget?.sim.setWebhookUrls(url ? [url] : []);
       return command.on;
+    }
     case 'close':
       await closeAll();
       setImmediate(() => process.exit(0));
