@@ -37,14 +37,36 @@ export interface ContextParts {
 }
 
 export function createContext(parts: ContextParts): GraphQLContext {
-  const { payments, requestId, logger, principal, clientTokens, chargeStatus } = parts;
-  return {
-    requestId,
-    payments,
-    loaders: createLoaders(payments),
-    logger,
-    principal,
-    clientTokens,
-    ...(chargeStatus && { chargeStatus }),
-  };
+  return new OperationContext(parts);
+}
+
+/**
+ * A class so that `logger` is a getter on the prototype: Apollo copies the context's own properties
+ * for each operation, which would read an own getter, while the HTTP route makes its request logger
+ * (a pino child, costly) only when something logs. Spread it (`{ ...base }`) and `logger` is lost: an
+ * extendContext should add to it with Object.assign.
+ */
+class OperationContext implements GraphQLContext {
+  readonly requestId: string;
+  readonly payments: PaymentsService;
+  readonly loaders: Loaders;
+  readonly principal: Principal;
+  readonly clientTokens: ClientTokenIssuer;
+  readonly chargeStatus?: ChargeStatusSubscriptions;
+  /** Kept (not just its logger) so that reading `logger` stays lazy in Apollo's copy too. */
+  readonly parts: Pick<ContextParts, 'logger'>;
+
+  constructor(parts: ContextParts) {
+    this.requestId = parts.requestId;
+    this.payments = parts.payments;
+    this.loaders = createLoaders(parts.payments);
+    this.principal = parts.principal;
+    this.clientTokens = parts.clientTokens;
+    if (parts.chargeStatus) this.chargeStatus = parts.chargeStatus;
+    this.parts = parts;
+  }
+
+  get logger(): Logger {
+    return this.parts.logger;
+  }
 }

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { checkComplexity, withHttpStatus, type QueryLimits } from './query-limits.js';
+import { createComplexityChecker, withHttpStatus, type QueryLimits } from './query-limits.js';
 
 /**
  * Apollo checks complexity here rather than in `validationRules`: only now are the request's variables
@@ -10,19 +10,17 @@ export function createComplexityPlugin<TContext extends BaseContext = BaseContex
   limits: Partial<QueryLimits> = {},
   onComplexity?: (complexity: number, operationName: string | null) => void,
 ): ApolloServerPlugin<TContext> {
+  const checkComplexity = createComplexityChecker(limits);
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation(requestContext) {
-          const { complexity, errors } = checkComplexity(
-            {
-              schema: requestContext.schema,
-              document: requestContext.document,
-              variables: requestContext.request.variables,
-              operationName: requestContext.operationName,
-            },
-            limits,
-          );
+          const { complexity, errors } = checkComplexity({
+            schema: requestContext.schema,
+            document: requestContext.document,
+            variables: requestContext.request.variables,
+            operationName: requestContext.operationName,
+          });
           onComplexity?.(complexity, requestContext.operationName);
           const [first] = errors;
           if (first !== undefined) throw withHttpStatus(first, 400);

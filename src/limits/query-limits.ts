@@ -1,6 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import {
+  visit,
   getOperationAST,
   getVariableValues,
   GraphQLError,
@@ -11,6 +12,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
   type SelectionSetNode,
+  type ValueNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -286,4 +288,71 @@ export function checkComplexity(
     complexity,
     errors: complexity > limits.maxComplexity ? [complexityError(limits.maxComplexity, complexity)] : [],
   };
+}
+
+/**
+ * {@link checkComplexity} with the work done once per document where it can be: the estimate reads a
+ * request's variables only through page-size arguments (`first`, `last`, `limit`) and `@skip`/`@include`
+ * conditions. For a document without such variables the complexity is remembered per document (Apollo
+ * and the DocumentCache hand out the same parsed document for the same query) and operation name; a bad
+ * variable of such a document is then left to execution, which reports it the same way (BAD_USER_INPUT,
+ * HTTP 400). Documents with such variables are checked on every request.
+ */
+export function createComplexityChecker(
+  options: Partial<QueryLimits> = {},
+): (request: Parameters<typeof checkComplexity>[0]) => ComplexityCheck {
+  const limits = resolveLimits(options);
+  /** Per document: undefined when its cost depends on variables, else complexity by operation name. */
+  const documents = new WeakMap<DocumentNode, Map<string, number> | null>();
+  return (request) => {
+    let known = documents.get(request.document);
+    if (known === undefined) {
+      known = hasCostVariables(request.document) ? null : new Map();
+      documents.set(request.document, known);
+    }
+    if (known === null) return checkComplexity(request, limits);
+    const operation = request.operationName ?? '';
+    const complexity = known.get(operation);
+    if (complexity !== undefined) {
+      return {
+        complexity,
+        errors: complexity > limits.maxComplexity ? [complexityError(limits.maxComplexity, complexity)] : [],
+      };
+    }
+    const check = checkComplexity(request, limits);
+    // Only a real estimate is remembered (not a refusal for bad variables or an uncomputable document).
+    const estimated = check.errors.length === 0 || check.complexity > limits.maxComplexity;
+    if (estimated && Number.isFinite(check.complexity)) known.set(operation, check.complexity);
+    return check;
+  };
+}
+
+/** Whether a variable is used as a page size or a `@skip`/`@include` condition anywhere in the document. */
+function hasCostVariables(document: DocumentNode): boolean {
+  let found = false;
+  const usesVariable = (value: ValueNode): boolean =>
+    value.kind === Kind.VARIABLE ||
+    (value.kind === Kind.LIST && value.values.some(usesVariable)) ||
+    (value.kind === Kind.OBJECT && value.fields.some((field) => usesVariable(field.value)));
+  visit(document, {
+    Field(node) {
+      for (const argument of node.arguments ?? []) {
+        if (
+          (SIZE_ARGUMENTS as readonly string[]).includes(argument.name.value) &&
+          usesVariable(argument.value)
+        ) {
+          found = true;
+        }
+      }
+    },
+    Directive(node) {
+      if (
+        (node.name.value === 'skip' || node.name.value === 'include') &&
+        node.arguments?.some((a) => usesVariable(a.value))
+      ) {
+        found = true;
+      }
+    },
+  });
+  return found;
 }

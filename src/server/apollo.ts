@@ -114,7 +114,8 @@ export function graphqlRoutes(options: GraphQLRouteOptions & { cors: CorsPolicy 
 export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
   const { apollo, contextFor, guard, extendContext } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  return async (req, res, { requestId, url, clientIp, logger }) => {
+  return async (req, res, info) => {
+    const { requestId, url, clientIp } = info;
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -147,7 +148,10 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
         contextFor({
           transport: req,
           requestId,
-          logger,
+          // Read only if something logs (the request logger is made lazily).
+          get logger() {
+            return info.logger;
+          },
           principal: () => guard({ authorization: req.headers.authorization, clientIp }),
           extend: extendContext,
         }),

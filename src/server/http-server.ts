@@ -106,14 +106,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);
     const route = handler ? url.pathname : 'unmatched';
     const clientIp = clientIpOf(req);
-    const requestLogger = logger.child({ requestId, clientIp });
+    // Made when first used: a pino child costs more than the rest of a cached read's bookkeeping.
+    let requestLogger: Logger | undefined;
+    const log = (): Logger => (requestLogger ??= logger.child({ requestId, clientIp }));
 
     // While shutting down, a finished response closes its connection instead of keeping it alive.
     if (closing) res.shouldKeepAlive = false;
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequestDuration.observe({ method, route, status_code: String(res.statusCode) }, seconds);
-      requestLogger.debug({ method, path: url.pathname, status: res.statusCode, seconds }, 'http request');
+      if (logger.isLevelEnabled('debug')) {
+        log().debug({ method, path: url.pathname, status: res.statusCode, seconds }, 'http request');
+      }
       if (closing) server.closeIdleConnections();
     });
 
@@ -126,7 +130,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       return;
     }
     Promise.resolve()
-      .then(() => handler(req, res, { requestId, url, clientIp, logger: requestLogger }))
+      .then(() =>
+        handler(req, res, {
+          requestId,
+          url,
+          clientIp,
+          get logger() {
+            return log();
+          },
+        }),
+      )
       .catch((error: unknown) => {
         if (error instanceof PayloadTooLargeError) {
           if (!res.headersSent) {
@@ -134,7 +147,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           }
           return;
         }
-        requestLogger.error({ err: error, method, path: url.pathname }, 'unhandled error in HTTP handler');
+        log().error({ err: error, method, path: url.pathname }, 'unhandled error in HTTP handler');
         if (res.headersSent) res.destroy();
         else sendJson(res, 500, { error: 'Internal server error', requestId });
       });

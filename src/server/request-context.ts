@@ -11,7 +11,8 @@ import type { PaymentsService } from '../payments/payments-service.js';
 
 /**
  * Adds to an operation's base context from its transport (the HTTP request, the WebSocket connection),
- * e.g. more about the caller; may throw a GraphQLError to refuse the operation.
+ * e.g. more about the caller; may throw a GraphQLError to refuse the operation. Add with
+ * `Object.assign(base, …)` or return `base`: a spread copy loses the (lazy) `logger` getter.
  */
 export type ContextExtension<TTransport> = (
   transport: TTransport,
@@ -46,20 +47,24 @@ export function createRequestContextFactory(services: {
   payments: PaymentsService;
   clientTokens: ClientTokenIssuer;
 }): RequestContextFactory {
-  return async ({ transport, requestId, logger, principal, chargeStatus, extend }) => {
+  return async (request) => {
+    const { transport, requestId, principal, chargeStatus, extend } = request;
     try {
       const caller = typeof principal === 'function' ? await principal() : principal;
       const base = createContext({
         ...services,
         requestId,
-        logger,
+        // Read when something logs: over HTTP the request logger (a pino child) is made lazily.
+        get logger() {
+          return request.logger;
+        },
         principal: caller,
         ...(chargeStatus && { chargeStatus }),
       });
       return extend ? await extend(transport, base) : base;
     } catch (error) {
       if (classifyError(error) !== 'internal') throw error;
-      logger.error({ err: error, requestId }, 'internal error while creating the GraphQL context');
+      request.logger.error({ err: error, requestId }, 'internal error while creating the GraphQL context');
       throw internalError(requestId);
     }
   };

@@ -5,6 +5,7 @@ import { createComplexityPlugin } from '../../src/limits/apollo-plugins.js';
 import {
   DEFAULT_QUERY_LIMITS,
   checkComplexity,
+  createComplexityChecker,
   createValidationRules,
   type ValidationRuleOptions,
 } from '../../src/limits/query-limits.js';
@@ -185,5 +186,38 @@ describe('in Apollo Server (validationRules + complexity plugin)', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('createComplexityChecker', () => {
+  it('gives what checkComplexity gives; remembers a document whose cost cannot depend on its variables', () => {
+    const checker = createComplexityChecker({ maxComplexity: 900 });
+    const paged = parse(`query ($n: Int) { charges(first: $n) { edges { node { id } } } }`);
+    const sized = (n: number) => checker({ schema: sampleSchema, document: paged, variables: { n } });
+    // Page size from a variable: computed per request, never mixed up between requests.
+    expect(sized(1).complexity).toBe(
+      checkComplexity({ schema: sampleSchema, document: paged, variables: { n: 1 } }).complexity,
+    );
+    expect(sized(300).errors).toHaveLength(1);
+    expect(sized(1).errors).toEqual([]);
+    const conditional = parse(
+      `query ($big: Boolean!) { charges(first: 500) @include(if: $big) { edges { node { id } } } }`,
+    );
+    expect(
+      checker({ schema: sampleSchema, document: conditional, variables: { big: false } }).complexity,
+    ).toBe(0);
+    expect(
+      checker({ schema: sampleSchema, document: conditional, variables: { big: true } }).errors,
+    ).toHaveLength(1);
+
+    const fixed = parse(`query ($id: ID!) { charge(id: $id) { id amount } }`);
+    const first = checker({ schema: sampleSchema, document: fixed, variables: { id: 'chrg_test_1' } });
+    expect(first).toEqual(
+      checkComplexity({ schema: sampleSchema, document: fixed, variables: { id: 'chrg_test_1' } }),
+    );
+    // The same document object again (as Apollo's document store hands it out): the remembered estimate.
+    expect(checker({ schema: sampleSchema, document: fixed, variables: { id: 'chrg_test_2' } })).toEqual(
+      first,
+    );
   });
 });
