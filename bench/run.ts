@@ -265,7 +265,7 @@ const SCENARIOS: LoadScenario[] = [
     number: '4',
     name: 'charge-query',
     title:
-      '`charge(id)` through the gateway, end to end: gateway → Omise client → simulator over HTTP → mapping → GraphQL',
+      '`charge(id)` of a pending charge through the gateway (auth off): served from the charge cache, re-read from Omise when its pending entry expires (1 s)',
     baseline: 'omise-direct',
     kind: 'read',
     countOmiseCalls: true,

@@ -163,6 +163,10 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
       else res.setHeader(name, value);
     }
     if (response.body.kind === 'complete') {
+      // A known length: headers and body leave in one write, not as chunks.
+      if (!res.hasHeader('content-length')) {
+        res.setHeader('content-length', Buffer.byteLength(response.body.string));
+      }
       res.end(response.body.string);
       return;
     }
