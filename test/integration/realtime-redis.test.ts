@@ -68,6 +68,8 @@ describe('gateway on Redis that goes away and comes back', () => {
     });
     const created = await h.gql(CreateTrueMoneyChargeDocument, { input: { amount: 12_300 } });
     const chargeId = dataOf(created).createTrueMoneyCharge.charge!.id;
+    const other = await h.gql(CreateTrueMoneyChargeDocument, { input: { amount: 12_500 } });
+    const otherId = dataOf(other).createTrueMoneyCharge.charge!.id;
     // Subscribed before the outage: the gateway must subscribe to the topic again by itself.
     const sub = subscribeToChargeStatus(h.gateway.url, chargeId);
     try {
@@ -87,10 +89,15 @@ describe('gateway on Redis that goes away and comes back', () => {
         input: { amount: 12_400, idempotencyKey: 'during-redis-outage' },
       });
       expect(dataOf(mutation).createTrueMoneyCharge.charge?.amount).toBe(12_400);
+      // A charge nobody here watches needs a new topic subscription, which Redis cannot give now.
+      const refused = subscribeToChargeStatus(h.gateway.url, otherId);
+      await refused.ended;
+      expect(refused.errors.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      await refused.close();
+      // One more subscriber of the watched charge shares its topic subscription: it gets the current
+      // state now and the outcome once Redis is back, like the first one.
       const late = subscribeToChargeStatus(h.gateway.url, chargeId);
-      await late.ended;
-      expect(late.errors.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
-      await late.close();
+      await late.received(1);
 
       await redis.start();
       // Ready again means both connections answer a PING, which the subscriber connection sends after
@@ -103,6 +110,9 @@ describe('gateway on Redis that goes away and comes back', () => {
       expect(dataOf(outcome).simulateChargeOutcome.userErrors).toEqual([]);
       expect(await sub.ended).toBe('complete');
       expect(sub.events.map((e) => e.status)).toEqual(['PENDING', 'SUCCESSFUL']);
+      expect(await late.ended).toBe('complete');
+      expect(late.events.map((e) => e.status)).toEqual(['PENDING', 'SUCCESSFUL']);
+      await late.close();
     } finally {
       await sub.close();
     }

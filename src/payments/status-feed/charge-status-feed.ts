@@ -10,6 +10,7 @@ import {
 } from './charge-status-event.js';
 import { ChargeNotFoundError } from './errors.js';
 import { FreshReads } from './fresh-reads.js';
+import { SharedTopics } from './shared-topics.js';
 import type { ReconciliationPoller } from './reconciliation-poller.js';
 
 export interface ChargeStatusFeedOptions {
@@ -41,10 +42,13 @@ export class ChargeStatusFeed {
   private readonly open = new Set<ChargeStatusIterator>();
   /** Concurrent subscribers of one charge share a read of its state (N subscribers, not N Omise calls). */
   private readonly reads: FreshReads<Charge | null>;
+  /** ...and one topic subscription, each message decoded once for all of them. */
+  private readonly topics: SharedTopics;
 
   constructor(private readonly options: ChargeStatusFeedOptions) {
     this.now = options.now ?? Date.now;
     this.reads = new FreshReads((chargeId) => options.loadCharge(chargeId));
+    this.topics = new SharedTopics(options.pubsub);
   }
 
   /**
@@ -60,7 +64,7 @@ export class ChargeStatusFeed {
    * completes (a client subscribing again then gets the not-found error).
    */
   async subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
-    const subscription = await this.options.pubsub.subscribe(chargeStatusTopic(chargeId));
+    const subscription = await this.topics.join(chargeStatusTopic(chargeId));
     let charge: Charge | null | undefined;
     let firstError: unknown;
     try {
@@ -259,7 +263,7 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
         if (this.ended) break;
         let event: ChargeStatusEvent;
         try {
-          event = fromChargeStatusMessage(message);
+          event = decoded(message);
         } catch (error) {
           this.logger.warn({ err: error }, 'dropped an unreadable charge status message');
           continue;
@@ -310,4 +314,17 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
     }
     this.wakeIfDone();
   }
+}
+
+/** Decoded messages by message object: the members of a shared topic receive the same object. */
+const decodedMessages = new WeakMap<object, ChargeStatusEvent>();
+
+function decoded(message: unknown): ChargeStatusEvent {
+  if (typeof message !== 'object' || message === null) return fromChargeStatusMessage(message);
+  let event = decodedMessages.get(message);
+  if (event === undefined) {
+    event = fromChargeStatusMessage(message);
+    decodedMessages.set(message, event);
+  }
+  return event;
 }
