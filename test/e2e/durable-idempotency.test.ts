@@ -93,6 +93,7 @@ async function startGatewayProcess(
   });
   (stopAfterTest ? gateways : longLived).push(process);
   const [, url] = await process.waitFor(/GraphQL gateway:\s+(\S+)\n/, 60_000);
+  await process.waitFor(/Idempotency, ledger: PostgreSQL \(DATABASE_URL\)/);
   return {
     process,
     url: url!,

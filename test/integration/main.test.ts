@@ -57,6 +57,10 @@ describe('src/main.ts', () => {
       );
       expect(stdout).toMatch(/Client IP:\s+the socket address \(TRUSTED_PROXIES unset\)/);
       expect(stdout).toMatch(/Rate limit:\s+600\/min per API key or IP, 120\/min per IP for client tokens/);
+      // No database needed in test mode (issue 8): the records are kept in memory, and it says so.
+      expect(stdout).toMatch(
+        /Idempotency, ledger: in memory: lost on restart \(set DATABASE_URL to keep them\)/,
+      );
 
       const response = await fetch(url!, {
         method: 'POST',
