@@ -258,7 +258,12 @@ export class IdempotencyService {
       write: async (call) => {
         // Fenced: an attempt that was taken over never reaches Omise.
         const at = this.nowMs();
-        await lease.markWriteStarted(at);
+        try {
+          await lease.markWriteStarted(at);
+        } catch (err) {
+          // Taken over: handled below. The store failing: nothing was sent, the caller may retry.
+          throw err instanceof LeaseLostError ? err : this.unavailable(err);
+        }
         writeStartedAt = at;
         const value = await call();
         writeDone = true;
@@ -330,12 +335,18 @@ export class IdempotencyService {
     try {
       return await call();
     } catch (err) {
-      this.options.logger?.error({ err }, 'idempotency: the store is unavailable');
-      throw new UpstreamUnavailableError(
-        'The idempotency store is unavailable; nothing was done. Retry shortly',
-        { cause: err },
-      );
+      throw this.unavailable(err);
     }
+  }
+
+  private unavailable(err: unknown): UpstreamUnavailableError {
+    this.options.logger?.error({ err }, 'idempotency: the store is unavailable');
+    return new UpstreamUnavailableError(
+      'The idempotency store is unavailable; nothing was done. Retry shortly',
+      {
+        cause: err,
+      },
+    );
   }
 
   private nowMs(): number {

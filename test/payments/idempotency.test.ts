@@ -271,6 +271,33 @@ describe('IdempotencyService', () => {
     expect(op.reconciled).toHaveLength(1);
   });
 
+  it('the store failing as the write starts: nothing is sent, a retryable error, the key stays usable', async () => {
+    const { store, service } = setup();
+    const begin = store.begin.bind(store);
+    let failMark = true;
+    store.begin = async (key, attempt) => {
+      const lease = await begin(key, attempt);
+      if (lease === undefined) return undefined;
+      return {
+        record: lease.record,
+        finish: (end) => lease.finish(end),
+        release: () => lease.release(),
+        abandon: () => lease.abandon(),
+        markWriteStarted: async (at) => {
+          if (failMark) throw new Error('connection terminated');
+          return lease.markWriteStarted(at);
+        },
+      };
+    };
+    let sent = 0;
+    const op = operation([(ctx) => ctx.write(async () => (sent++, ok({ id: 'never', at: new Date(0) })))]);
+    await expect(service.run(op.request({ amount: 1 }))).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(sent).toBe(0);
+    failMark = false;
+    expect((await service.run(op.request({ amount: 1 }))).ok).toBe(true);
+    expect(op.reconciled).toEqual([]);
+  });
+
   it('issue 8 repro: 500, then 429, then a 500 after Omise acted → the next retry settles on that object (no key stuck in progress)', async () => {
     const { service } = setup({ maxWaitMs: 1_000 });
     const status = (code: number) => async (ctx: AttemptContext) =>
