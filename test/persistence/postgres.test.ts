@@ -39,21 +39,33 @@ describe('postgres: owner liveness', () => {
     expect(
       await store.begin(key, { fingerprint: 'fp', nowMs: 2000, expiresAt: 0, takeOverFrom: pending }),
     ).toBeUndefined();
-    // What a SIGKILL does to the owner's session: PostgreSQL ends it, and its advisory lock with it.
-    await pool.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_locks
-       WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    );
-    const next = await store.begin(key, {
-      fingerprint: 'fp',
-      nowMs: 3000,
-      expiresAt: 0,
-      takeOverFrom: pending,
-    });
-    expect(next?.record.attempt).toBe(2);
-    await next?.finish({ state: 'done', result: '1' });
-    await lease?.abandon();
+    try {
+      // What a SIGKILL does to the owner's session: PostgreSQL ends it, and its advisory lock with it.
+      const { rows } = await pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks
+         WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(rows).toHaveLength(1);
+      const pid = (rows[0] as { pid: number }).pid;
+      await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      // Termination is a signal: wait until the session is gone.
+      for (let i = 0; i < 200; i++) {
+        const alive = await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+        if (alive.rowCount === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const next = await store.begin(key, {
+        fingerprint: 'fp',
+        nowMs: 3000,
+        expiresAt: 0,
+        takeOverFrom: pending,
+      });
+      expect(next?.record.attempt).toBe(2);
+      await next?.finish({ state: 'done', result: '1' });
+    } finally {
+      await lease?.abandon();
+    }
   });
 });
 
