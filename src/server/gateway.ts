@@ -219,18 +219,8 @@ export async function startGateway(
       maxRetryDelayMs: DEFAULT_MAX_RETRY_AFTER_MS,
     });
     refuseShortIdempotencyTtl(config, idempotencyTimings.staleAfterMs);
-    let persistence = overrides.persistence;
-    if (!persistence) {
-      const created = await createPersistence({
-        databaseUrl: config.database.url,
-        poolSize: config.database.poolSize,
-        statementTimeoutMs: config.database.statementTimeoutMs,
-        logger: logger.child({ component: 'persistence' }),
-        ...(overrides.now && { now: overrides.now }),
-      });
-      closers.push(() => created.close());
-      persistence = created;
-    }
+    const persistence =
+      overrides.persistence ?? (await startPersistence(config, logger, closers, overrides.now));
     const payments =
       overrides.payments ??
       createPaymentsService({
@@ -408,6 +398,24 @@ export async function startGateway(
     await closeAll();
     throw error;
   }
+}
+
+/** The durable state of config.database (memory without DATABASE_URL); closed after HTTP and Apollo. */
+async function startPersistence(
+  config: Config,
+  logger: Logger,
+  closers: (() => Promise<void>)[],
+  now: (() => Date) | undefined,
+): Promise<Persistence> {
+  const persistence = await createPersistence({
+    databaseUrl: config.database.url,
+    poolSize: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    logger: logger.child({ component: 'persistence' }),
+    ...(now && { now }),
+  });
+  closers.push(() => persistence.close());
+  return persistence;
 }
 
 /** The shared state of config.redisUrl (memory without it); closed last. */
