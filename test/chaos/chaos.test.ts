@@ -16,7 +16,7 @@ const DURABLE_IDEMPOTENCY =
 describe('chaos: two instances under Omise, webhook, process and Redis faults', () => {
   it('loses no outcome, duplicates no charge or refund, and shows no charge pending that Omise finished', async () => {
     const report = await runChaos({
-      charges: 120,
+      charges: 100,
       concurrency: 15,
       reconcileIntervalSeconds: 3,
       faults: CI_FAULTS,
@@ -38,7 +38,7 @@ describe('chaos: two instances under Omise, webhook, process and Redis faults', 
       ),
     );
     expect(chaosProblems(report)).toEqual([]);
-    expect(report.created).toBe(120);
+    expect(report.created).toBe(100);
     expect(report.duplicateCharges).toBe(0);
     // The faults really happened.
     expect(report.faultsInjected.error500! + report.faultsInjected.error503!).toBeGreaterThan(0);

@@ -398,7 +398,11 @@ async function verify(
       const terminalAt = phone.events.find((e) => e.terminal)!.at;
       const delay = Math.max(0, terminalAt - run.finishedAt);
       delays.push(delay);
-      if (delay > intervalMs * 1.2 + 2_000) lateOutcomes.push(`${run.chargeId}: ${delay} ms`);
+      if (delay > intervalMs * 1.2 + 2_000) {
+        lateOutcomes.push(
+          `${run.chargeId}: ${delay} ms (finished at Omise ${new Date(run.finishedAt).toISOString()}, phone reconnects ${phone.reconnects}, resubscribes ${phone.resubscribes})`,
+        );
+      }
     }
     const read = await client
       .request<{ charge: { status: string; refundedAmount: number } | null }>(READ, { id: run.chargeId })
