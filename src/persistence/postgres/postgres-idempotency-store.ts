@@ -82,11 +82,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       );
       locked = lock.rows[0]?.ok === true;
       const from = attempt.takeOverFrom;
-      // Without the lock, a live attempt (or a concurrent claim) has the key: only a forced take-over
-      // of a presumed-dead attempt, or of an uncertain record (no running owner), may go on.
-      if (!locked && (from === undefined || (from.state === 'pending' && attempt.force !== true))) {
-        return undefined;
-      }
+      // Without the lock, a live attempt (or a concurrent claim or take-over) has the key: only the
+      // forced take-over of an attempt presumed dead goes on. The winner keeps the lock while it runs,
+      // so that the others can tell it is alive.
+      if (!locked && attempt.force !== true) return undefined;
       const owner = randomUUID();
       const { rows } =
         from === undefined
