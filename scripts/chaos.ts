@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- --charges N [--concurrency C] [--reconcile S] [--no-database] [--json FILE]
- * [--no-kill] [--no-redis-restart] [--no-rolling-restart]`: a large
+ * [--no-kill] [--no-redis-restart] [--no-rolling-restart] [--faults JSON] [--log-dir D] [--log-level L]`: a large
  * chaos run (test/chaos/support/chaos-run.ts) with every disruption; prints the report and exits 1 if
  * any outcome was lost, any charge or refund duplicated, or anything else failed.
  */
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'log-dir': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
+    /** JSON merged over the fault profile, e.g. '{"webhookLossRate":1}'. */
+    faults: { type: 'string' },
     'no-kill': { type: 'boolean', default: false },
     'no-redis-restart': { type: 'boolean', default: false },
     'no-rolling-restart': { type: 'boolean', default: false },
@@ -28,7 +30,7 @@ const report = await runChaos({
   charges,
   concurrency: Number(values.concurrency),
   reconcileIntervalSeconds: Number(values.reconcile),
-  faults: LARGE_RUN_FAULTS,
+  faults: { ...LARGE_RUN_FAULTS, ...(values.faults ? (JSON.parse(values.faults) as object) : {}) },
   flipDropEveryMs: 2_000,
   ...(!values['no-kill'] && { kill: { at: 0.3, downMs: 2_000, withMutationsInFlight: true } }),
   ...(!values['no-redis-restart'] && { redisRestart: { at: 0.55, downMs: 1_500 } }),
