@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort, PrivateRedisServer } from '../../realtime/private-redis-server.js';
 import { startNode, type NodeProcess } from '../../e2e/support/processes.js';
-
-const run = promisify(execFile);
+import { createTestDatabase } from '../../persistence/test-database.js';
 
 /**
  * Real processes for the reliability tests: a private redis-server (restartable, never the shared
@@ -104,19 +101,6 @@ export interface Cluster {
   /** Kills the private redis-server and starts it again on the same port (empty, as after a crash). */
   restartRedis(downMs: number): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Creates a database for this run on the shared PostgreSQL; returns its URL and a dropper. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tmgw_chaos_${randomBytes(5).toString('hex')}`;
-  const args = ['-h', '127.0.0.1', '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c'];
-  await run('psql', [...args, `CREATE DATABASE ${name}`]);
-  return {
-    url: `postgres://postgres@127.0.0.1:5432/${name}`,
-    async drop() {
-      await run('psql', [...args, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]).catch(() => undefined);
-    },
-  };
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
