@@ -10,6 +10,8 @@ export interface TargetInfo {
   omiseClientRelayUrl: string;
   /** The same with a plain node:http keep-alive request instead of the OmiseClient. */
   leanClientRelayUrl: string;
+  /** The OmiseClient relay again, its calls over Node's global fetch instead of the pooled undici fetch. */
+  nodeFetchRelayUrl: string;
   /** Gateway with in-memory stores. */
   gatewayUrl: string;
   /** The same with authentication on; `apiKey` reads and creates. */

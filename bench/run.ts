@@ -238,12 +238,25 @@ const SCENARIOS: LoadScenario[] = [
     number: '3b',
     name: 'omise-client',
     title:
-      "bare node:http server whose every answer is one `retrieveCharge` of the gateway's own OmiseClient (ky over fetch, retries policy, zod): the Omise client's cost without GraphQL",
+      "bare node:http server whose every answer is one `retrieveCharge` of the gateway's own OmiseClient (ky over the pooled undici fetch, retries policy, zod): the Omise client's cost without GraphQL",
     baseline: 'omise-direct',
     kind: 'read',
     countOmiseCalls: true,
     load: ({ info }) => ({
       url: info.omiseClientRelayUrl,
+      method: 'GET',
+      isGoodBody: (body) => body.includes(`"id":"${info.chargeId}"`),
+    }),
+  },
+  {
+    number: '3n',
+    name: 'omise-client-node-fetch',
+    title:
+      "the `omise-client` relay with the OmiseClient's calls over Node's global fetch instead of its pooled undici fetch: what the pooled fetch saves",
+    baseline: 'omise-direct',
+    kind: 'read',
+    load: ({ info }) => ({
+      url: info.nodeFetchRelayUrl,
       method: 'GET',
       isGoodBody: (body) => body.includes(`"id":"${info.chargeId}"`),
     }),

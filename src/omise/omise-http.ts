@@ -2,6 +2,7 @@ import ky, { type KyInstance } from 'ky';
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { OmiseError, OmiseNetworkError, OmiseTimeoutError, type OmiseClientError } from './errors.js';
+import { createPooledFetch } from './pooled-fetch.js';
 import { asErrorBody, ResponseShapeError } from './response-schemas.js';
 import {
   decideRetry,
@@ -16,7 +17,8 @@ import {
  * debug logging. Resource methods live in client.ts. ky does the HTTP (prefix URL, JSON bodies, query
  * strings); its own retry is off (`retry: 0`) and `throwHttpErrors` is off, so that the retry rules
  * live in retry-policy.ts and no ky HTTPError (which holds the Request, Authorization included) is
- * ever created.
+ * ever created. API calls go through a pooled keep-alive fetch over undici (pooled-fetch.ts) unless
+ * a `fetch` is given.
  */
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
@@ -55,6 +57,7 @@ export interface OmiseHttpOptions {
   userAgent: string;
   retry: RetryPolicyOptions;
   logger?: Logger;
+  /** Replaces the pooled fetch of API calls and the global fetch of document downloads. */
   fetch?: typeof globalThis.fetch;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
@@ -101,18 +104,23 @@ export class OmiseHttp {
       timeout: false as const,
       throwHttpErrors: false,
       headers: { 'user-agent': options.userAgent, accept: 'application/json' },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.#api = ky.create({
       ...common,
       // Omise does not redirect API calls: a 3xx (a proxy, a wrong base URL) is reported, not followed
       // with our credentials to wherever it points.
       redirect: 'manual',
+      fetch: options.fetch ?? createPooledFetch(),
       prefixUrl: options.baseUrl,
       headers: { ...common.headers, 'omise-version': options.apiVersion },
     });
     // No prefix, no Omise headers: a document URL is absolute and may be on another host.
-    this.#documents = ky.create({ ...common, headers: { 'user-agent': options.userAgent } });
+    // Node's own fetch: the host is not Omise's, and its redirects are followed.
+    this.#documents = ky.create({
+      ...common,
+      headers: { 'user-agent': options.userAgent },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
     this.#authorization = {
       secret: basic(options.secretKey),

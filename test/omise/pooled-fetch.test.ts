@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { OmiseClient } from '../../src/omise/client.js';
+import {
+  mayHaveBeenProcessed,
+  mayStillBeInFlight,
+  omiseFailureKind,
+  OmiseNetworkError,
+  OmiseTimeoutError,
+} from '../../src/omise/errors.js';
+import { createPooledFetch, type PooledFetch } from '../../src/omise/pooled-fetch.js';
+import {
+  chargeBody,
+  closedPort,
+  sendJson,
+  startTestServer,
+  TEST_SECRET_KEY,
+  type Handler,
+  type TestServer,
+} from './support/test-server.js';
+
+/**
+ * The OmiseClient's default fetch (undici pools) against real HTTP servers, next to Node's own fetch:
+ * every failure must be classified the same whichever fetch ran, since what the payments layer does
+ * after a failed create (retry, reconcile, "may have been processed") depends on that classification.
+ */
+
+const servers: TestServer[] = [];
+const fetches: PooledFetch[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(fetches.splice(0).map((f) => f.close()));
+});
+
+async function serve(handler: Handler): Promise<TestServer> {
+  const server = await startTestServer(handler);
+  servers.push(server);
+  return server;
+}
+
+function pooled(): PooledFetch {
+  const f = createPooledFetch();
+  fetches.push(f);
+  return f;
+}
+
+const FETCHES: [string, () => typeof globalThis.fetch][] = [
+  ['pooled undici fetch', pooled],
+  ["Node's fetch", () => (input, init) => fetch(input, init)],
+];
+
+function clientFor(baseUrl: string, fetchImpl: typeof globalThis.fetch, timeoutMs = 2000) {
+  return new OmiseClient({
+    baseUrl,
+    secretKey: TEST_SECRET_KEY,
+    timeoutMs,
+    maxAttempts: 3,
+    fetch: fetchImpl,
+    sleep: async () => undefined,
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const createParams = { amount: 20000, currency: 'THB', source: 'src_test_5zsource' } as const;
+
+describe.each(FETCHES)('failures through the %s', (_name, makeFetch) => {
+  it('a connection lost after the POST was sent: a network error that may have been processed, not retried', async () => {
+    const server = await serve((_req, _res, _i, socket) => socket.destroy());
+    const error = await rejection(clientFor(server.url, makeFetch()).createCharge(createParams));
+    expect(error).toBeInstanceOf(OmiseNetworkError);
+    expect((error as OmiseNetworkError).causeCode).toBe('UND_ERR_SOCKET');
+    expect(omiseFailureKind(error)).toBe('network_error');
+    expect(mayHaveBeenProcessed(error)).toBe(true);
+    expect(mayStillBeInFlight(error)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a connection lost in the middle of the response body: the same network error', async () => {
+    const server = await serve((_req, res, _i, socket) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+      res.write('{"object":"charge",', () => socket.destroy());
+    });
+    const error = await rejection(clientFor(server.url, makeFetch()).createCharge(createParams));
+    expect(error).toBeInstanceOf(OmiseNetworkError);
+    expect((error as OmiseNetworkError).causeCode).toBe('UND_ERR_SOCKET');
+    expect(mayHaveBeenProcessed(error)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a refused connection: never reached the server, so a POST is retried', async () => {
+    const port = await closedPort();
+    const error = await rejection(
+      clientFor(`http://127.0.0.1:${port}`, makeFetch()).createCharge(createParams),
+    );
+    expect(error).toBeInstanceOf(OmiseNetworkError);
+    expect((error as OmiseNetworkError).causeCode).toBe('ECONNREFUSED');
+    expect(mayHaveBeenProcessed(error)).toBe(false);
+  });
+
+  it('a timeout aborts the request: the server sees its connection closed', async () => {
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const server = await serve((_req, _res, _i, socket) => socket.on('close', () => closed()));
+    const error = await rejection(clientFor(server.url, makeFetch(), 150).expireCharge('chrg_test_x'));
+    expect(error).toBeInstanceOf(OmiseTimeoutError);
+    expect(mayHaveBeenProcessed(error)).toBe(true);
+    await connectionClosed;
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('the pooled fetch', () => {
+  it('keeps the connection alive across calls', async () => {
+    const sockets = new Set<unknown>();
+    const server = await serve((_req, res, _i, socket) => {
+      sockets.add(socket);
+      sendJson(res, 200, chargeBody());
+    });
+    const client = clientFor(server.url, pooled());
+    for (let i = 0; i < 6; i++) await client.retrieveCharge('chrg_test_5zabcdefghijklmnopq');
+    expect(server.requests).toHaveLength(6);
+    // undici frees a connection a tick after its body is read, so back-to-back calls may alternate
+    // between two pooled connections; without keep-alive there would be six.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('answers a standard Response: status, repeated headers, body, and no body where none is allowed', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/empty') {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.writeHead(418, { 'content-type': 'text/plain', 'retry-after': '3' });
+      res.end(`${req.method} ${req.headers['x-test'] ?? ''} ${req.body}`);
+    });
+    const f = pooled();
+    const response = await f(`${server.url}/teapot?q=1`, {
+      method: 'POST',
+      headers: { 'x-test': 'yes' },
+      body: 'hello',
+    });
+    expect(response).toBeInstanceOf(Response);
+    expect(response.status).toBe(418);
+    expect(response.headers.get('retry-after')).toBe('3');
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await response.text()).toBe('POST yes hello');
+    expect(server.requests[0]?.url).toBe('/teapot?q=1');
+    const empty = await f(`${server.url}/empty`);
+    expect(empty.status).toBe(204);
+    expect(empty.body).toBeNull();
+  });
+
+  it('does not follow redirects', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: '/elsewhere', 'content-length': 0 });
+      res.end();
+    });
+    const response = await pooled()(`${server.url}/start`);
+    expect(response.status).toBe(302);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('rejects at once with the reason of a signal that is already aborted, sending nothing', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, {}));
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    await expect(pooled()(server.url, { signal: controller.signal })).rejects.toThrow('gone');
+    expect(server.requests).toHaveLength(0);
+  });
+});
