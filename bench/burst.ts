@@ -18,6 +18,8 @@ export interface BurstDeps {
   simulatorSecretKey: string;
   memory(): Promise<MemorySample>;
   omiseCalls(): Promise<number>;
+  /** CPU time the servers' process has used so far, µs (less sensitive to neighbours than wall time). */
+  cpu(): Promise<number>;
 }
 
 export interface BurstOptions {
@@ -39,11 +41,15 @@ export interface BurstReport {
   openMs: number;
   /** Omise calls while the subscriptions registered (each charge's first state). */
   omiseCallsToRegister: number;
+  /** CPU of the servers' process (gateway + simulator) while the sockets opened and registered, ms. */
+  cpuToRegisterMs: number;
   rssPerSubscriberBytes: number;
   /** Sockets that got SUCCESSFUL within the timeout. */
   delivered: number;
   /** Omise calls from the burst until the last delivery (webhooks re-fetch each charge). */
   omiseCallsForBurst: number;
+  /** CPU of the servers' process from the payments until the last delivery, ms. */
+  cpuForBurstMs: number;
   /** Arrival times after the burst started (all charges paid at once), ms. */
   p50Ms: number;
   p99Ms: number;
@@ -122,6 +128,7 @@ export async function burst(deps: BurstDeps, options: BurstOptions): Promise<Bur
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await deps.memory();
   const callsBefore = await deps.omiseCalls();
+  const cpuBefore = await deps.cpu();
   const sockets: Socket[] = [];
   const batchMs = 20;
   const perBatch = Math.max(1, Math.round((options.openPerSecond * batchMs) / 1000));
@@ -144,12 +151,15 @@ export async function burst(deps: BurstDeps, options: BurstOptions): Promise<Bur
     const registered = sockets.filter((s) => s.state.registered === true).length;
     const failed = sockets.filter((s) => s.state.registered === false).length;
     const omiseCallsToRegister = (await deps.omiseCalls()) - callsBefore;
+    const cpuToRegisterMs = ((await deps.cpu()) - cpuBefore) / 1000;
     const during = await deps.memory();
 
     const callsBeforeBurst = await deps.omiseCalls();
+    const cpuBeforeBurst = await deps.cpu();
     const burstStart = performance.now();
     await Promise.all(chargeIds.map((id) => markPaid(deps, id)));
     const arrivals = await Promise.all(sockets.map((s) => s.successAt));
+    const cpuForBurstMs = ((await deps.cpu()) - cpuBeforeBurst) / 1000;
     const times = arrivals
       .filter((at): at is number => at !== undefined)
       .map((at) => at - burstStart)
@@ -162,9 +172,11 @@ export async function burst(deps: BurstDeps, options: BurstOptions): Promise<Bur
       failed,
       openMs,
       omiseCallsToRegister,
+      cpuToRegisterMs,
       rssPerSubscriberBytes: (during.rss - before.rss) / Math.max(1, registered),
       delivered: times.length,
       omiseCallsForBurst: (await deps.omiseCalls()) - callsBeforeBurst,
+      cpuForBurstMs,
       p50Ms: percentile(times, 50),
       p99Ms: percentile(times, 99),
       maxMs: times.at(-1) ?? NaN,

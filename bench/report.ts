@@ -205,10 +205,10 @@ export function renderMarkdown(
     if ('skipped' in burst) lines.push(`Skipped: ${burst.skipped}`);
     else {
       lines.push(
-        '| sockets | charges | opened at (/s) | registered | failed | open all (ms) | Omise calls to register | RSS KiB / subscriber | delivered | Omise calls for the burst | p50 ms | p99 ms | max ms |',
-        '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+        '| sockets | charges | opened at (/s) | registered | failed | open all (ms) | Omise calls to register | server CPU to register (ms) | RSS KiB / subscriber | delivered | Omise calls for the burst | server CPU for the burst (ms) | p50 ms | p99 ms | max ms |',
+        '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
         `| ${burst.sockets} | ${burst.charges} | ${int(burst.openPerSecond)} | ${burst.registered} | ${burst.failed} | ${ms(burst.openMs)} | ` +
-          `${burst.omiseCallsToRegister} | ${kib(burst.rssPerSubscriberBytes)} | ${burst.delivered} | ${burst.omiseCallsForBurst} | ` +
+          `${burst.omiseCallsToRegister} | ${ms(burst.cpuToRegisterMs)} | ${kib(burst.rssPerSubscriberBytes)} | ${burst.delivered} | ${burst.omiseCallsForBurst} | ${ms(burst.cpuForBurstMs)} | ` +
           `${ms(burst.p50Ms)} | ${ms(burst.p99Ms)} | ${ms(burst.maxMs)} |`,
         '',
         'Each socket subscribes to one of the charges (round robin); the times start when all the charges are ' +

@@ -571,6 +571,7 @@ async function runBurst(ctx: Context): Promise<BurstReport | { skipped: string }
         simulatorSecretKey: ctx.info.simulatorSecretKey,
         memory: () => ctx.target.memory(),
         omiseCalls: () => ctx.target.omiseCalls(),
+        cpu: () => ctx.target.cpu(),
       },
       { sockets: burstSockets, charges: burstCharges, openPerSecond: openRate, timeoutMs: 30_000 },
     );

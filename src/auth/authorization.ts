@@ -151,3 +151,30 @@ export function createAuthChecker<TContext extends object>(options: {
     return true;
   };
 }
+
+/**
+ * For sharing one execution of a subscription event among its subscribers (src/server's
+ * shared-subscription-events): the group of a subscriber whom the rules treat exactly like every other
+ * member, or undefined when the rules refuse it now (it then executes alone, and the authChecker gives
+ * it today's error). Decided per subscriber and per event, with the same rules and clock as
+ * {@link createAuthChecker}: a client token that expired while subscribed leaves its group at once.
+ * Expiry is not part of the group: it is checked here, at every event.
+ */
+export function createAuthGroupOf<TContext extends object>(options: {
+  principalOf: (context: TContext) => Principal;
+  now?: () => Date;
+}): (context: TContext, operation: string, args: Readonly<Record<string, unknown>>) => string | undefined {
+  const now = options.now ?? (() => new Date());
+  return (context, operation, args) => {
+    const principal = options.principalOf(context);
+    if (!authorizeOperation(principal, operation, args, now()).allowed) return undefined;
+    switch (principal.kind) {
+      case 'service':
+        return `service:${principal.name}:${principal.scopes.join(',')}`;
+      case 'client':
+        return `client:${principal.chargeId}`;
+      default:
+        return principal.kind;
+    }
+  };
+}

@@ -243,26 +243,8 @@ export function checkComplexity(
   options: Partial<QueryLimits> = {},
 ): ComplexityCheck {
   const limits = resolveLimits(options);
-  // Variables that do not fit their types are the client's mistake, reported as execution would
-  // (BAD_USER_INPUT), not as an uncomputable complexity.
-  const operation = getOperationAST(request.document, request.operationName ?? undefined);
-  if (operation) {
-    const coerced = getVariableValues(
-      request.schema,
-      operation.variableDefinitions ?? [],
-      { ...request.variables },
-      { maxErrors: 10 },
-    );
-    if (coerced.errors) {
-      return {
-        complexity: 0,
-        errors: coerced.errors.map(
-          (error) =>
-            new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
-        ),
-      };
-    }
-  }
+  const invalid = variableErrors(request);
+  if (invalid.length > 0) return { complexity: 0, errors: invalid };
   let complexity: number;
   try {
     complexity = getComplexity({
@@ -288,6 +270,30 @@ export function checkComplexity(
     complexity,
     errors: complexity > limits.maxComplexity ? [complexityError(limits.maxComplexity, complexity)] : [],
   };
+}
+
+/**
+ * Variables that do not fit their types are the client's mistake, reported as execution would
+ * (BAD_USER_INPUT), not as an uncomputable complexity. Empty when they fit (or there is no operation).
+ */
+export function variableErrors(request: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  variables?: Readonly<Record<string, unknown>> | null;
+  operationName?: string | null;
+}): GraphQLError[] {
+  const operation = getOperationAST(request.document, request.operationName ?? undefined);
+  if (!operation) return [];
+  const coerced = getVariableValues(
+    request.schema,
+    operation.variableDefinitions ?? [],
+    { ...request.variables },
+    { maxErrors: 10 },
+  );
+  return (coerced.errors ?? []).map(
+    (error) =>
+      new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
+  );
 }
 
 /**

@@ -10,7 +10,13 @@ import type { Authenticator } from '../auth/authenticate.js';
 import { authError } from '../auth/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { rateLimitedError } from './errors.js';
-import { checkComplexity, createValidationRules, resolveLimits, type QueryLimits } from './query-limits.js';
+import {
+  createComplexityChecker,
+  createValidationRules,
+  resolveLimits,
+  variableErrors,
+  type QueryLimits,
+} from './query-limits.js';
 import { rateLimitKey, type RequestRateLimiter } from './rate-limiter.js';
 import {
   DEFAULT_WEBSOCKET_LIMITS,
@@ -78,7 +84,7 @@ export function createWebSocketGuards(
      * A cache of parsed and validated documents (the gateway's DocumentCache), validating with
      * graphql's rules plus `createValidationRules(schema, queryLimits)` without variables, and parsing
      * with `maxTokens`. Given → used instead of parsing and validating every operation; complexity,
-     * which depends on the variables, is then checked per operation with {@link checkComplexity}.
+     * which may depend on the variables, is then checked per operation (createComplexityChecker).
      */
     documents?: {
       get(
@@ -90,6 +96,8 @@ export function createWebSocketGuards(
   const now = deps.now ?? (() => new Date());
   const principals = new WeakMap<object, Principal>();
   const queryLimits = resolveLimits(deps.queryLimits);
+  /** Estimated once per document where the variables cannot change it. */
+  const complexityOf = createComplexityChecker(queryLimits);
   const maxOperations =
     deps.webSocketLimits?.maxSubscriptionsPerConnection ??
     DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerConnection;
@@ -140,15 +148,17 @@ export function createWebSocketGuards(
       if (deps.documents !== undefined) {
         const prepared = deps.documents.get(payload.query);
         if (!prepared.ok) return { ok: false, errors: [...prepared.errors] };
-        const { errors } = checkComplexity(
-          {
-            schema: deps.schema,
-            document: prepared.document,
-            variables: payload.variables ?? {},
-            operationName: payload.operationName ?? null,
-          },
-          queryLimits,
-        );
+        const request = {
+          schema: deps.schema,
+          document: prepared.document,
+          variables: payload.variables ?? {},
+          operationName: payload.operationName ?? null,
+        };
+        // Bad variables are refused here on every operation, as before the estimate was remembered
+        // (over HTTP, execution reports them instead).
+        const invalid = variableErrors(request);
+        if (invalid.length > 0) return { ok: false, errors: invalid };
+        const { errors } = complexityOf(request);
         if (errors.length > 0) return { ok: false, errors };
         return { ok: true, principal, document: prepared.document };
       }

@@ -21,7 +21,7 @@ import {
 } from '../payments/status-feed/index.js';
 import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createOmiseWebhookHandler, type WebhookHandler } from '../webhooks/index.js';
-import { createAuthChecker } from '../auth/authorization.js';
+import { createAuthChecker, createAuthGroupOf } from '../auth/authorization.js';
 import { createAuth, type AuthSetup } from '../auth/setup.js';
 import {
   createHttpGuard,
@@ -39,6 +39,7 @@ import { createClientIpOf } from './client-ip.js';
 import { demoRoutes } from './demo-routes.js';
 import { startGraphQLExecution } from './graphql-execution.js';
 import { healthRoutes, metricsAccessFor, type MetricsAccess } from './health.js';
+import type { SubscriberGroupOf } from './shared-subscription-events.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { configSecrets, createLogger } from './logger.js';
@@ -352,6 +353,14 @@ export async function startGateway(
       }),
       contextFor,
       chargeStatus: statusFeed.feed,
+      // Subscribers whom the authChecker treats alike share each event's execution. Only with the
+      // default checker: the groups are its rules (OPERATION_RULES on the principal, same clock).
+      ...(!overrides.schema?.authChecker && {
+        subscriberGroupOf: createAuthGroupOf<GraphQLContext>({
+          principalOf: (context) => context.principal,
+          ...(overrides.now && { now: overrides.now }),
+        }) as SubscriberGroupOf,
+      }),
       logger,
       metrics,
       allowsOrigin: (origin, host) => cors.allowsWebSocket(origin, host),

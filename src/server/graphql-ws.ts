@@ -10,19 +10,24 @@ import {
 import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { ChargeStatusSubscriptions, GraphQLContext } from '../graphql/context.js';
 import type { GuardedOperation } from '../limits/request-guards.js';
 import { classifyError, formatGatewayError } from '../graphql/errors.js';
 import type { ClientIpOf } from './client-ip.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ContextExtension, RequestContextFactory } from './request-context.js';
+import { SharedFrames } from './shared-frames.js';
+import { createSharedSubscriptionEvents, type SubscriberGroupOf } from './shared-subscription-events.js';
 
 export const DEFAULT_WS_KEEP_ALIVE_MS = 12_000;
 export const DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** How long shutdown waits for clients to answer the close frame before cutting their sockets. */
 export const DEFAULT_WS_CLOSE_GRACE_MS = 1_000;
+
+type SendOptions = Parameters<WebSocket['send']>[1] & object;
+type SendCallback = (err?: Error) => void;
 
 /** What graphql-ws hands to its hooks for one connection, with the ws extras of this server. */
 export type WebSocketConnection = WsContext<
@@ -83,6 +88,13 @@ export interface GraphQLWebSocketOptions {
   closeGraceMs?: number;
   /** Adds to each operation's context (the principal...); may throw a GraphQLError. */
   extendContext?: ContextExtension<WebSocketConnection>;
+  /**
+   * Subscribers of the same operation text and variables in the same group share one execution and one
+   * serialisation of each event (./shared-subscription-events.ts); decided per subscriber and event.
+   * Must return undefined for anyone the schema's checks might treat differently from the group.
+   * @default every subscriber executes every event alone
+   */
+  subscriberGroupOf?: SubscriberGroupOf;
   /** Refuses an operation before it runs (limits, rate limiting): return errors to refuse. */
   checkOperation?: (
     connection: WebSocketConnection,
@@ -122,8 +134,24 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const clientIpOf: ClientIpOf = options.clientIpOf ?? ((req) => req.socket.remoteAddress);
   const clientIp = (connection: WebSocketConnection) => clientIpOf(connection.extra.request);
   const log = logger.child({ component: 'graphql-ws' });
-  const { allowsOrigin } = options;
+  const { allowsOrigin, metrics } = options;
+  const events = createSharedSubscriptionEvents({
+    groupOf: options.subscriberGroupOf ?? (() => undefined),
+    onExecute: (sharing) => metrics?.subscriptionExecutions.inc({ sharing }),
+  });
+  const frames = new SharedFrames(events.isShared);
+  /** graphql-ws's ws adapter sends every message through `send`: a shared `next` goes out as its frame. */
+  class FramedWebSocket extends WebSocket {
+    override send(
+      data: Parameters<WebSocket['send']>[0],
+      options?: SendOptions | SendCallback,
+      cb?: SendCallback,
+    ): void {
+      (super.send as (...a: unknown[]) => void)(frames.take(data) ?? data, options, cb);
+    }
+  }
   const wss = new WebSocketServer({
+    WebSocket: FramedWebSocket,
     server: options.server,
     path: options.path ?? '/graphql',
     maxPayload: options.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
@@ -144,7 +172,6 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   });
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
 
-  const { metrics } = options;
   metrics?.gauge('graphql_ws_connections', 'Open GraphQL WebSocket connections.', () => wss.clients.size);
   const formatErrors = (errors: readonly GraphQLError[], requestId?: string) =>
     errors.map((error) => {
@@ -169,6 +196,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       // never with the error's own message (graphql-ws sends it outside production).
       isProd: true,
       schema,
+      subscribe: events.subscribe,
+      jsonMessageReplacer: frames.replacer,
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS,
       // Refused (bad or, auth being on, missing credential; rate limited) → graphql-ws closes with 4403.
       onConnect: (connection) =>
@@ -182,10 +211,18 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         if (!guarded.ok) return withRequestId(guarded.errors, requestId);
         let contextValue: GraphQLContext;
         try {
+          let operationLog: Logger | undefined;
           contextValue = await contextFor({
             transport: connection,
             requestId,
-            logger: log.child({ requestId, clientIp: ip, operationName: payload.operationName ?? undefined }),
+            // Made when something logs (a pino child costs more than many an operation).
+            get logger() {
+              return (operationLog ??= log.child({
+                requestId,
+                clientIp: ip,
+                operationName: payload.operationName ?? undefined,
+              }));
+            },
             principal: guarded.principal,
             chargeStatus,
             extend: options.extendContext,
@@ -215,7 +252,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         metrics?.graphqlOperations.inc({ operation_type: type, outcome: failed ? 'error' : 'ok' });
       },
       onNext: (_connection, _id, _payload, args, result) => {
-        if (!result.errors || result.errors.length === 0) return;
+        // A shared result goes out as it is (graphql-ws would copy it), so that its frame is found.
+        if (!result.errors || result.errors.length === 0) return events.isShared(result) ? result : undefined;
         const requestId = (args.contextValue as GraphQLContext | undefined)?.requestId;
         return { ...result, errors: formatErrors(result.errors, requestId) };
       },

@@ -29,6 +29,15 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly subscriptionExecutions = new Counter({
+    name: 'graphql_subscription_executions_total',
+    help:
+      'Executions of subscription events: group (one execution for every subscriber of the same operation, ' +
+      'variables and access) or alone (one subscriber).',
+    labelNames: ['sharing'] as const,
+    registers: [this.registry],
+  });
+
   readonly omiseRequests = new Counter({
     name: 'omise_requests_total',
     help: 'Calls to the Omise API (retries included) by client method and outcome.',

@@ -44,6 +44,12 @@ export class ChargeStatusFeed {
   private readonly reads: FreshReads<Charge | null>;
   /** ...and one topic subscription, each message decoded once for all of them. */
   private readonly topics: SharedTopics;
+  /**
+   * The event of each charge state read, by the read's object: subscribers that shared a read (or a poll)
+   * get the same event object, so that its execution and serialisation are shared too (src/server).
+   * Not for a status whose time is when it was observed (Omise gives none): that stays per subscriber.
+   */
+  private readonly events = new WeakMap<Charge, ChargeStatusEvent>();
 
   constructor(private readonly options: ChargeStatusFeedOptions) {
     this.now = options.now ?? Date.now;
@@ -95,15 +101,24 @@ export class ChargeStatusFeed {
 
   /** Queues the current state and, while it is not terminal, joins the poll loop. */
   private begin(iterator: ChargeStatusIterator, chargeId: string, charge: Charge): void {
-    const current = chargeStatusEventOf(charge, new Date(this.now()));
+    const current = this.eventOf(charge);
     iterator.offer(current);
     if (!current.terminal && !iterator.isEnded && this.options.poller) {
       iterator.setUnwatch(
-        this.options.poller.watch(chargeId, (polled) =>
-          iterator.offer(chargeStatusEventOf(polled, new Date(this.now()))),
-        ),
+        this.options.poller.watch(chargeId, (polled) => iterator.offer(this.eventOf(polled))),
       );
     }
+  }
+
+  private eventOf(charge: Charge): ChargeStatusEvent {
+    let event = this.events.get(charge);
+    if (event === undefined) {
+      const observedAt = new Date(this.now());
+      event = chargeStatusEventOf(charge, observedAt);
+      // Only when the time comes from the charge: an event stamped "when observed" is each subscriber's.
+      if (event.occurredAt !== observedAt) this.events.set(charge, event);
+    }
+    return event;
   }
 
   private async retryFirstRead(iterator: ChargeStatusIterator, chargeId: string): Promise<void> {

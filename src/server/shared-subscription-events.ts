@@ -1,0 +1,130 @@
+import {
+  createSourceEventStream,
+  execute,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  Kind,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+// graphql's own subscribe() maps its events with this; reused so that next/return/throw behave exactly
+// as they did (graphql 16 has no exports map, and the module is stable across 16.x).
+import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator.js';
+
+/**
+ * The sharing group of one subscriber at one event: subscribers of the same operation text, variables
+ * and group receive one execution of the event. Undefined → this subscriber executes the event alone
+ * (e.g. its credential no longer allows the field: the execution then gives it its own error).
+ */
+export type SubscriberGroupOf = (
+  contextValue: unknown,
+  /** `<Subscription type>.<root field>`, as the authChecker names it. */
+  operation: string,
+  args: Readonly<Record<string, unknown>>,
+) => string | undefined;
+
+export interface SharedSubscriptionEvents {
+  /** For graphql-ws's `subscribe` option: graphql's subscribe, with each event executed once per group. */
+  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  /** A result executed for a group and handed to its members as the same object (never mutate it). */
+  isShared(result: unknown): boolean;
+}
+
+export interface SharedSubscriptionEventsOptions {
+  groupOf: SubscriberGroupOf;
+  /** Called once per execution of an event: `group` for one shared by a group, `alone` otherwise. */
+  onExecute?: (sharing: 'group' | 'alone') => void;
+}
+
+/**
+ * One execution per (event, operation text, operation name, variables, group) instead of one per
+ * subscriber. A chargeStatus event reaches every local subscriber of its charge as the same object
+ * (status-feed/shared-topics), so 10,000 phones watching 200 charges cost 200 executions, not 10,000.
+ *
+ * What each subscriber is subject to stays its own: `groupOf` decides per subscriber and per event
+ * (expiry included), a result with errors is never shared (every member then executes alone and gets its
+ * errors as before, request id and metrics included), and only subscribers whose rules are identical
+ * share a group.
+ */
+export function createSharedSubscriptionEvents(
+  options: SharedSubscriptionEventsOptions,
+): SharedSubscriptionEvents {
+  /** Per event object: its results by group key (promises, so that concurrent members share one run). */
+  const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  const shared = new WeakSet<object>();
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+
+  const executeAlone = (args: ExecutionArgs, event: unknown) => {
+    options.onExecute?.('alone');
+    return execute({ ...args, rootValue: event });
+  };
+
+  return {
+    isShared: (result) => typeof result === 'object' && result !== null && shared.has(result),
+
+    async subscribe(args) {
+      const stream = await createSourceEventStream(args);
+      if (!(Symbol.asyncIterator in stream)) return stream;
+      const root = rootFieldOf(args);
+      if (root === undefined) {
+        return mapAsyncIterator(stream, (event) => executeAlone(args, event));
+      }
+      let documentId = documentIds.get(args.document);
+      if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+      const operationKey = `${documentId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}`;
+
+      return mapAsyncIterator(stream, async (event): Promise<ExecutionResult> => {
+        const group =
+          typeof event === 'object' && event !== null
+            ? options.groupOf(args.contextValue, root.operation, root.args)
+            : undefined;
+        if (group === undefined) return executeAlone(args, event);
+        const key = `${operationKey}\u0000${group}`;
+        let byGroup = executions.get(event as object);
+        if (byGroup === undefined) executions.set(event as object, (byGroup = new Map()));
+        const running = byGroup.get(key);
+        if (running === undefined) {
+          options.onExecute?.('group');
+          const execution = Promise.resolve(execute({ ...args, rootValue: event }));
+          byGroup.set(key, execution);
+          const result = await execution;
+          if (!result.errors) shared.add(result);
+          return result;
+        }
+        const result = await running;
+        // Errors carry what is particular to a subscriber (its request id, its metrics): its own run.
+        return result.errors ? executeAlone(args, event) : result;
+      });
+    },
+  };
+}
+
+/** The root field and its argument values, when the operation selects exactly one field plainly. */
+function rootFieldOf(
+  args: ExecutionArgs,
+): { operation: string; args: Readonly<Record<string, unknown>> } | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  const type = args.schema.getSubscriptionType();
+  const [selection, ...others] = operation?.selectionSet.selections ?? [];
+  if (!operation || !type || others.length > 0 || selection?.kind !== Kind.FIELD) return undefined;
+  if (selection.directives?.length) return undefined;
+  const field = type.getFields()[selection.name.value];
+  if (!field) return undefined;
+  const variables = getVariableValues(
+    args.schema,
+    operation.variableDefinitions ?? [],
+    (args.variableValues ?? {}) as Record<string, unknown>,
+  );
+  if (variables.errors) return undefined;
+  try {
+    return {
+      operation: `${type.name}.${field.name}`,
+      args: getArgumentValues(field, selection, variables.coerced),
+    };
+  } catch {
+    return undefined;
+  }
+}
