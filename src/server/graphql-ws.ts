@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   getOperationAST,
   GraphQLError,
@@ -142,12 +143,35 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const frames = new SharedFrames(events.isShared);
   /** graphql-ws's ws adapter sends every message through `send`: a shared `next` goes out as its frame. */
   class FramedWebSocket extends WebSocket {
+    /** The connection's TCP socket (the upgrade request's). */
+    tcp: Socket | undefined;
+    private corked = false;
+
     override send(
       data: Parameters<WebSocket['send']>[0],
       options?: SendOptions | SendCallback,
       cb?: SendCallback,
     ): void {
-      (super.send as (...a: unknown[]) => void)(frames.take(data) ?? data, options, cb);
+      const frame = frames.take(data);
+      const done = typeof options === 'function' ? options : cb;
+      if (frame === undefined || this.tcp === undefined || done === undefined) {
+        (super.send as (...a: unknown[]) => void)(frame ?? data, options, cb);
+        return;
+      }
+      // graphql-ws sends a subscription's next message only once the previous one is written, so a
+      // terminal status and its `complete` would cost two writes each. The socket is held until this
+      // turn of the event loop ends and graphql-ws goes on at once: both leave in one write.
+      if (!this.corked) {
+        this.corked = true;
+        const tcp = this.tcp;
+        tcp.cork();
+        setImmediate(() => {
+          this.corked = false;
+          tcp.uncork();
+        });
+      }
+      (super.send as (...a: unknown[]) => void)(frame, typeof options === 'object' ? options : undefined);
+      process.nextTick(done);
     }
   }
   const wss = new WebSocketServer({
@@ -271,7 +295,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   // graphql-ws answers a socket error (a message over maxPayload, a protocol violation) with a
   // console.error line; ws has already closed such a socket with the right code (1009...), so a
   // structured warning replaces it.
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
+    (socket as FramedWebSocket).tcp = request.socket as Socket;
     socket.removeAllListeners('error');
     socket.on('error', (error: Error & { code?: string }) => {
       log.warn({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error');
