@@ -1,4 +1,4 @@
-import ky, { type KyInstance } from 'ky';
+import ky, { type KyInstance, type Options as KyOptions } from 'ky';
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { OmiseError, OmiseNetworkError, OmiseTimeoutError, type OmiseClientError } from './errors.js';
@@ -85,6 +85,24 @@ export function networkErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The call's deadline, as an option ky does not know: ky hands such options to its `fetch` as the
+ * second argument, where {@link withDeadline} makes it the fetch's `signal`. Given to ky as `signal`
+ * instead, it would be merged with ky's own abort controller (`AbortSignal.any`) and followed by both
+ * Requests ky builds, which a profile showed costs more than the rest of ky's work on a POST.
+ */
+interface DeadlineOption {
+  deadline: AbortSignal;
+}
+
+/** A fetch for ky that is aborted by the call's deadline: `fetch(request, { signal: deadline })`. */
+function withDeadline(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+  return (input, init) => {
+    const { deadline, ...rest } = (init ?? {}) as RequestInit & Partial<DeadlineOption>;
+    return fetch(input, deadline ? { ...rest, signal: deadline } : rest);
+  };
+}
+
 function isTimeoutError(error: unknown): boolean {
   return error instanceof Error && error.name === 'TimeoutError';
 }
@@ -110,7 +128,7 @@ export class OmiseHttp {
       // Omise does not redirect API calls: a 3xx (a proxy, a wrong base URL) is reported, not followed
       // with our credentials to wherever it points.
       redirect: 'manual',
-      fetch: options.fetch ?? createPooledFetch(),
+      fetch: withDeadline(options.fetch ?? createPooledFetch()),
       prefixUrl: options.baseUrl,
       headers: { ...common.headers, 'omise-version': options.apiVersion },
     });
@@ -119,7 +137,7 @@ export class OmiseHttp {
     this.#documents = ky.create({
       ...common,
       headers: { 'user-agent': options.userAgent },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      fetch: withDeadline(options.fetch ?? ((input, init) => globalThis.fetch(input, init))),
     });
     const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
     this.#authorization = {
@@ -195,10 +213,10 @@ export class OmiseHttp {
     try {
       const headers: Record<string, string> = {};
       if (call.auth !== 'none') headers.authorization = this.#authorization[call.auth];
-      const options = {
+      const options: KyOptions & DeadlineOption = {
         method,
         headers,
-        signal: deadline.signal,
+        deadline: deadline.signal,
         ...(call.query ? { searchParams: call.query } : {}),
         ...(call.json !== undefined ? { json: call.json } : {}),
       };

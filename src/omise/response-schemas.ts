@@ -13,6 +13,11 @@ import type {
  * integer amounts, readable timestamps). Unknown keys are kept, since Omise adds fields over time, and
  * fields renamed across API versions (`created` → `created_at`) are optional, so a 2017-versioned answer
  * still parses. A malformed answer becomes a typed error instead of a crash further down.
+ *
+ * The schemas only check: a body that passes is returned as it is, every key included. They are plain
+ * (stripping) objects rather than zod's loose ones because zod then checks just the listed keys in its
+ * compiled fast path, where a loose object also walks and copies each of a charge's ~40 other keys (a
+ * charge: ~3 µs instead of ~16 µs per answer). None transforms a value, so the body is what they accept.
  */
 
 /** ISO 8601 with `Z` or an offset (`+00:00`, `+07:00`): Omise has sent all three. */
@@ -21,21 +26,21 @@ const nullableTimestamp = timestamp.nullable().optional();
 const amount = z.number().int();
 const id = z.string().min(1);
 
-export const errorBodySchema = z.looseObject({
+export const errorBodySchema = z.object({
   object: z.literal('error'),
   code: z.string().min(1),
   message: z.string(),
   location: z.string().optional(),
 });
 
-const documentSchema = z.looseObject({
+const documentSchema = z.object({
   object: z.literal('document'),
   id,
   download_uri: z.string().min(1),
   created_at: timestamp.optional(),
 });
 
-export const sourceSchema = z.looseObject({
+export const sourceSchema = z.object({
   object: z.literal('source'),
   id,
   amount,
@@ -43,12 +48,12 @@ export const sourceSchema = z.looseObject({
   type: z.string().min(1),
   created_at: timestamp.optional(),
   scannable_code: z
-    .looseObject({ object: z.literal('barcode'), image: documentSchema })
+    .object({ object: z.literal('barcode'), image: documentSchema })
     .nullable()
     .optional(),
 });
 
-export const refundSchema = z.looseObject({
+export const refundSchema = z.object({
   object: z.literal('refund'),
   id,
   amount,
@@ -60,7 +65,7 @@ export const refundSchema = z.looseObject({
 
 /** An Omise list of items checked by `item`; `order`/`location` are null or absent in some answers. */
 export function listSchema<T extends z.ZodType>(item: T) {
-  return z.looseObject({
+  return z.object({
     object: z.literal('list'),
     data: z.array(item),
     limit: z.number().int().min(0),
@@ -71,7 +76,7 @@ export function listSchema<T extends z.ZodType>(item: T) {
   });
 }
 
-export const chargeSchema = z.looseObject({
+export const chargeSchema = z.object({
   object: z.literal('charge'),
   id,
   amount,
@@ -87,7 +92,7 @@ export const chargeSchema = z.looseObject({
   expired_at: nullableTimestamp,
 });
 
-export const eventSchema = z.looseObject({
+export const eventSchema = z.object({
   object: z.literal('event'),
   id,
   key: z.string().min(1),
@@ -110,8 +115,9 @@ function describe(error: z.ZodError): string {
 function parseWith<T>(schema: z.ZodType, body: unknown, what: string): T {
   const result = schema.safeParse(body);
   if (!result.success) throw new ResponseShapeError(`not a valid ${what} (${describe(result.error)})`);
-  // The schema checked the fields the gateway relies on; the rest is Omise's documented shape.
-  return result.data as T;
+  // The schema checked the fields the gateway relies on; the rest is Omise's documented shape. The
+  // body itself, not zod's stripped copy: unknown keys are kept.
+  return body as T;
 }
 
 export const parseSource = (body: unknown) => parseWith<OmiseSource>(sourceSchema, body, 'source');

@@ -115,6 +115,33 @@ describe('ClientTokens', () => {
     expect(await tokens.verify('ctok_a.b.c')).toEqual({ ok: false, reason: 'invalid' });
   });
 
+  it('issues byte for byte the JWS that jose signs for the same claims and key', async () => {
+    const secrets: (string | Uint8Array)[] = [SECRET, generateTokenSecret()];
+    for (const secret of secrets) {
+      const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret.slice();
+      const tokens = new ClientTokens({ secret: secret.slice(), now: () => T0 });
+      for (const [id, expiresAt] of [
+        ['chrg_test_5zabcdefghijklmnopq', inSeconds(600)],
+        ['chrg_test_a"\\é', null],
+      ] as const) {
+        const issued = await tokens.issue({ id, expiresAt });
+        const expected = await new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256', typ: 'ctok+jwt' })
+          .setSubject(id)
+          .setAudience('truemoney-graphql-gateway:charge')
+          .setIssuedAt(Math.floor(T0.getTime() / 1000))
+          .setExpirationTime(Math.floor(issued.expiresAt.getTime() / 1000))
+          .sign(key);
+        expect(issued.token).toBe(CLIENT_TOKEN_PREFIX + expected);
+        expect(await tokens.verify(issued.token)).toEqual({
+          ok: true,
+          chargeId: id,
+          expiresAt: issued.expiresAt,
+        });
+      }
+    }
+  });
+
   it('works with a generated secret, refuses short ones, and never shows the secret', async () => {
     const tokens = new ClientTokens({ secret: generateTokenSecret() });
     const { token } = await tokens.issue({ id: 'chrg_test_a', expiresAt: new Date(Date.now() + 600_000) });

@@ -7,6 +7,7 @@ import {
   OmiseNetworkError,
   OmiseTimeoutError,
 } from '../../src/omise/errors.js';
+import { BufferedResponse } from '../../src/omise/buffered-response.js';
 import { createPooledFetch, type PooledFetch } from '../../src/omise/pooled-fetch.js';
 import {
   chargeBody,
@@ -57,6 +58,10 @@ function clientFor(baseUrl: string, fetchImpl: typeof globalThis.fetch, timeoutM
     fetch: fetchImpl,
     sleep: async () => undefined,
   });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -148,7 +153,9 @@ describe('the pooled fetch', () => {
       headers: { 'x-test': 'yes' },
       body: 'hello',
     });
-    expect(response).toBeInstanceOf(Response);
+    // Its body already read whole into memory (buffered-response.test.ts checks it against Response).
+    expect(response).toBeInstanceOf(BufferedResponse);
+    expect(response.ok).toBe(false);
     expect(response.status).toBe(418);
     expect(response.headers.get('retry-after')).toBe('3');
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
@@ -166,6 +173,57 @@ describe('the pooled fetch', () => {
     });
     const response = await pooled()(`${server.url}/start`);
     expect(response.status).toBe(302);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends the Request it is given, with the signal of an init that holds only a signal', async () => {
+    let answer!: () => void;
+    const server = await serve((req, res) => {
+      answer = () =>
+        sendJson(res, 200, { seen: `${req.method} ${req.url} ${req.headers['x-test']} ${req.body}` });
+    });
+    const f = pooled();
+    const request = new Request(`${server.url}/charges?x=1`, {
+      method: 'POST',
+      headers: { 'x-test': 'yes' },
+      body: 'payload',
+    });
+    const deadline = new AbortController();
+    const pending = f(request, { signal: deadline.signal });
+    await until(() => server.requests.length === 1);
+    deadline.abort(new Error('deadline'));
+    await expect(pending).rejects.toThrow('deadline');
+
+    const later = f(
+      new Request(`${server.url}/charges?x=2`, { method: 'POST', headers: { 'x-test': 'no' }, body: 'b' }),
+      {},
+    );
+    await until(() => server.requests.length === 2);
+    answer();
+    expect(await (await later).json()).toEqual({ seen: 'POST /charges?x=2 no b' });
+  });
+
+  it('builds a new Request when the init changes more than the signal, as fetch does', async () => {
+    const server = await serve((req, res) => sendJson(res, 200, { seen: `${req.method} ${req.body}` }));
+    const request = new Request(server.url, { method: 'POST', body: 'first' });
+    const response = await pooled()(request, { method: 'PATCH', body: 'second' });
+    expect(await response.json()).toEqual({ seen: 'PATCH second' });
+  });
+
+  it('rejects at once when aborted while the request still waits for a connection', async () => {
+    // A listener that never accepts: the connection attempt hangs in the backlog or times out.
+    const controller = new AbortController();
+    const f = createPooledFetch({ connections: 1 });
+    fetches.push(f);
+    const server = await serve((_req, _res) => undefined);
+    // The one connection is taken by a request that is never answered...
+    const first = f(server.url);
+    first.catch(() => undefined);
+    await until(() => server.requests.length === 1);
+    // ...so this one waits in the pool's queue until its deadline.
+    const queued = f(server.url, { signal: controller.signal });
+    controller.abort(new Error('deadline while queued'));
+    await expect(queued).rejects.toThrow('deadline while queued');
     expect(server.requests).toHaveLength(1);
   });
 
