@@ -228,7 +228,9 @@ export async function startGateway(
         omise,
         kv: realtime.kv,
         chargeReader: {
-          pubsub: realtime.pubsub,
+          // Charge states are shared with the other instances; in memory (no REDIS_URL) there are none,
+          // and publishing to itself cost a create ~35 µs (three JSON copies of the charge, a wake-up).
+          ...(realtime.kind === 'redis' && { pubsub: realtime.pubsub }),
           cache: { maxEntries: config.chargeCacheSize, pendingTtlMs: config.chargeCachePendingTtlMs },
           logger: logger.child({ component: 'charge-cache' }),
           onLookup: (outcome) => metrics.chargeCacheLookups.inc({ outcome }),
