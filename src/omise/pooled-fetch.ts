@@ -10,7 +10,8 @@ import { BufferedResponse } from './buffered-response.js';
  *
  * Made cheap per call, as profiles of the Omise client showed:
  * - ky's `Request` is sent as it is: no second `Request` is built for an `init` that only carries a
- *   `signal` (how the client hands over its deadline) or nothing (ky passes `{}`).
+ *   `signal` and a text `body` (how the client hands over its deadline and JSON) or nothing (ky passes
+ *   `{}`).
  * - The answer is collected by a small dispatch handler (no Node stream per response) and returned as a
  *   {@link BufferedResponse}: the bytes in memory, no `ReadableStream` unless someone asks for `body`.
  *
@@ -52,23 +53,16 @@ export function createPooledFetch(options: PooledFetchOptions = {}): PooledFetch
     });
 
   const pooledFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
-    const { request, signal } = requestOf(input, init);
-    signal?.throwIfAborted();
-    const url = new URL(request.url);
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const body = request.body === null ? null : await readWhole(request.body);
+    const { url, method, headers, body, signal } = await outgoing(input, init);
     signal?.throwIfAborted();
     return new Promise<Response>((resolve, reject) => {
-      const handler = new BufferingHandler(request.method, signal, resolve, reject);
+      const handler = new BufferingHandler(method, signal, resolve, reject);
       try {
         dispatcher.dispatch(
           {
             origin: url.origin,
             path: url.pathname + url.search,
-            method: request.method as Dispatcher.HttpMethod,
+            method: method as Dispatcher.HttpMethod,
             headers,
             body,
           },
@@ -82,23 +76,63 @@ export function createPooledFetch(options: PooledFetchOptions = {}): PooledFetch
   return Object.assign(pooledFetch, { close: () => dispatcher.close() });
 }
 
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  signal: AbortSignal | undefined;
+}
+
 /**
- * The request to send and the signal that aborts it. `fetch(request, init)` means a new Request of the
- * two; when `init` holds nothing but a `signal`, that new Request would differ from `request` only by
- * its signal, so the given one is sent with that signal instead of building another.
+ * What to send. `fetch(request, init)` sends `new Request(request, init)`; when `init` holds nothing but
+ * a `signal` and a text `body` (how the Omise client hands over its deadline and its JSON, past ky) or
+ * nothing at all (ky passes `{}`), that Request would be `request` with that signal and body, so they
+ * are taken as they are instead of building it (and a stream for the body, read back at once).
  */
-function requestOf(
-  input: Request | string | URL,
-  init: RequestInit | undefined,
-): { request: Request; signal: AbortSignal | undefined } {
-  if (input instanceof Request && (init === undefined || onlySignal(init))) {
-    return {
-      request: input,
-      signal: init !== undefined && 'signal' in init ? (init.signal ?? undefined) : input.signal,
-    };
+async function outgoing(input: Request | string | URL, init: RequestInit | undefined): Promise<Outgoing> {
+  if (input instanceof Request && (init === undefined || isSignalAndText(init, input))) {
+    const headers = headerRecord(input.headers);
+    let body: Buffer | null;
+    if (typeof init?.body === 'string') {
+      body = Buffer.from(init.body, 'utf8');
+      // As the Request constructor does for a string body.
+      headers['content-type'] ??= 'text/plain;charset=UTF-8';
+    } else {
+      body = input.body === null ? null : await readWhole(input.body);
+    }
+    const signal = init !== undefined && 'signal' in init ? (init.signal ?? undefined) : input.signal;
+    return { url: new URL(input.url), method: input.method, headers, body, signal };
   }
   const request = new Request(input, init);
-  return { request, signal: request.signal };
+  return {
+    url: new URL(request.url),
+    method: request.method,
+    headers: headerRecord(request.headers),
+    body: request.body === null ? null : await readWhole(request.body),
+    signal: request.signal,
+  };
+}
+
+/** An init that only replaces the signal and, for a bodiless Request that may have one, the body text. */
+function isSignalAndText(init: RequestInit, request: Request): boolean {
+  for (const key in init) {
+    if (key === 'signal') continue;
+    if (key !== 'body') return false;
+    const body = init.body;
+    if (body === undefined) continue;
+    if (typeof body !== 'string' || request.body !== null) return false;
+    if (request.method === 'GET' || request.method === 'HEAD') return false;
+  }
+  return true;
+}
+
+function headerRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
 }
 
 /**
@@ -121,11 +155,6 @@ async function readWhole(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
   const [only] = chunks;
   if (chunks.length === 1 && only) return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
   return Buffer.concat(chunks);
-}
-
-function onlySignal(init: RequestInit): boolean {
-  for (const key in init) if (key !== 'signal') return false;
-  return true;
 }
 
 /** Collects one answer in memory and settles the fetch's promise once. */

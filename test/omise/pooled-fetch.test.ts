@@ -121,6 +121,40 @@ describe.each(FETCHES)('failures through the %s', (_name, makeFetch) => {
   });
 });
 
+describe.each(FETCHES)(
+  'a Request with the signal and body of its init, through the %s',
+  (_name, makeFetch) => {
+    it('sends the Request with the text body of the init and its own method, URL and headers', async () => {
+      const server = await serve((req, res) =>
+        sendJson(res, 200, {
+          seen: [req.method, req.url, req.headers['content-type'], req.headers['x-test'], req.body],
+        }),
+      );
+      const f = makeFetch();
+      const request = new Request(`${server.url}/charges?x=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-test': 'yes' },
+      });
+      const response = await f(request, { body: '{"amount":1}', signal: new AbortController().signal });
+      expect(await response.json()).toEqual({
+        seen: ['POST', '/charges?x=1', 'application/json', 'yes', '{"amount":1}'],
+      });
+      // Without a content type a text body is text/plain, as the Request constructor makes it.
+      const plain = await f(new Request(server.url, { method: 'PATCH' }), { body: 'é' });
+      expect(await plain.json()).toEqual({
+        seen: ['PATCH', '/', 'text/plain;charset=UTF-8', null, 'é'],
+      });
+    });
+
+    it('refuses a body for a GET, as fetch does', async () => {
+      const server = await serve((_req, res) => sendJson(res, 200, {}));
+      const error = await rejection(makeFetch()(new Request(server.url), { body: 'x' }));
+      expect((error as Error).name).toBe('TypeError');
+      expect(server.requests).toHaveLength(0);
+    });
+  },
+);
+
 describe('the pooled fetch', () => {
   it('keeps the connection alive across calls', async () => {
     const sockets = new Set<unknown>();
