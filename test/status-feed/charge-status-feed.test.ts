@@ -139,6 +139,34 @@ describe('ChargeStatusFeed against the simulator', () => {
       expect(h.omiseCalls().slice(before)).toHaveLength(2);
     });
 
+    it('hands subscribers that shared a read the same first event (shared execution downstream), unless its time is "when observed"', async () => {
+      const chargeId = await h.createCharge();
+      const pending = (await chargeLoader(h.omise)(chargeId)) as Charge;
+      const sameRead = new ChargeStatusFeed({
+        pubsub: h.memory,
+        logger: logs.logger,
+        loadCharge: async () => pending,
+      });
+      const [a, b] = await Promise.all([sameRead.subscribe(chargeId), sameRead.subscribe(chargeId)]);
+      const [first, second] = [(await a.next()).value, (await b.next()).value];
+      expect(first).toBe(second);
+      expect(first.occurredAt).toEqual(pending.createdAt);
+
+      // FAILED carries no time of its own: each subscriber's event says when it observed it.
+      const failed: Charge = { ...pending, status: 'FAILED' };
+      const observed = new ChargeStatusFeed({
+        pubsub: h.memory,
+        logger: logs.logger,
+        loadCharge: async () => failed,
+      });
+      const [c, d] = await Promise.all([observed.subscribe(chargeId), observed.subscribe(chargeId)]);
+      const [third, fourth] = [(await c.next()).value, (await d.next()).value];
+      expect(third).not.toBe(fourth);
+      expect([third.status, fourth.status]).toEqual(['FAILED', 'FAILED']);
+      await Promise.all([a, b, c, d].map((events) => events.return?.()));
+      await Promise.all([sameRead.close(), observed.close()]);
+    });
+
     it('never gives a subscriber a shared read that started before its subscription (it could predate a change it missed)', async () => {
       const chargeId = await h.createCharge();
       const topic = chargeStatusTopic(chargeId);
