@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { formatGatewayError } from '../graphql/errors.js';
+import { jitGateway, type JitExecution } from '../graphql/jit-execution.js';
 import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
 import type { CorsPolicy } from './cors.js';
 import { sendJson, type Route, type RouteHandler } from './http-server.js';
@@ -33,6 +34,11 @@ export interface ApolloOptions {
   validationRules?: ValidationRule[];
   /** graphql `parse` options, e.g. `{ maxTokens }` of the query limits. */
   parseOptions?: ParseOptions;
+  /**
+   * Executes queries and mutations through Apollo's executor hook (graphql-jit once a document repeats,
+   * with graphql-js's results and errors); without it Apollo runs graphql-js.
+   */
+  jit?: JitExecution | undefined;
 }
 
 /**
@@ -41,8 +47,11 @@ export interface ApolloOptions {
  */
 export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContext> {
   const { metrics } = options;
+  const execution = options.jit
+    ? { gateway: jitGateway(options.schema, options.jit) }
+    : { schema: options.schema };
   return new ApolloServer<GraphQLContext>({
-    schema: options.schema,
+    ...execution,
     introspection: options.introspection,
     csrfPrevention: true,
     // One operation per request: an array of operations would multiply every per-request limit.

@@ -6,6 +6,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { ValidationRule } from 'graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { DocumentCache } from '../graphql/document-cache.js';
+import type { JitExecution } from '../graphql/jit-execution.js';
 import { buildGatewaySchema, type BuildGatewaySchemaOptions } from '../graphql/schema.js';
 import type { OmiseApi } from '../omise/api.js';
 import { createOmiseClient, DEFAULT_MAX_RETRY_AFTER_MS } from '../omise/client.js';
@@ -126,6 +127,11 @@ export interface GatewayOverrides {
   apolloPlugins?: ApolloServerPlugin<GraphQLContext>[];
   /** More GraphQL validation rules, after the query limits; must depend on the document only (cached). */
   validationRules?: ValidationRule[];
+  /**
+   * Who executes HTTP queries and mutations (tests compare the two).
+   * @default 'jit' (src/graphql/jit-execution.ts)
+   */
+  graphqlExecutor?: 'jit' | 'graphql-js';
   /** Extends each operation's context from its HTTP request, after authentication; may throw a GraphQLError. */
   extendContext?: ContextExtension<IncomingMessage>;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
@@ -162,6 +168,8 @@ export interface RunningGateway {
   poller: ReconciliationPoller;
   /** Parsed and validated WebSocket documents (`parses`, `hits`). */
   documentCache: DocumentCache;
+  /** graphql-jit behind Apollo (`jitRuns`, `graphqlJsRuns`); undefined with the graphql-js executor. */
+  jitExecution: JitExecution | undefined;
   /** Whether credentials are checked, and the warnings the start-up banner must print. */
   auth: {
     enabled: boolean;
@@ -280,7 +288,7 @@ export async function startGateway(
       }),
       ...overrides.schema,
     });
-    const { apollo, documentCache } = await startGraphQLExecution({
+    const { apollo, documentCache, jit } = await startGraphQLExecution({
       schema,
       limits,
       logger,
@@ -289,6 +297,7 @@ export async function startGateway(
       apolloPlugins: overrides.apolloPlugins,
       validationRules: overrides.validationRules,
       documentCacheSize: overrides.websocket?.documentCacheSize,
+      executor: overrides.graphqlExecutor,
     });
     closers.push(() => apollo.stop());
 
@@ -396,6 +405,7 @@ export async function startGateway(
       chargeStatusFeed: statusFeed.feed,
       poller: statusFeed.poller,
       documentCache,
+      jitExecution: jit,
       auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
       rateLimiter,
       metricsAccess,

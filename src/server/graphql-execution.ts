@@ -3,6 +3,7 @@ import { NoSchemaIntrospectionCustomRule, type GraphQLSchema, type ValidationRul
 import type { Logger } from 'pino';
 import type { GraphQLContext } from '../graphql/context.js';
 import { DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache } from '../graphql/document-cache.js';
+import { JitExecution } from '../graphql/jit-execution.js';
 import { createComplexityPlugin, createValidationRules, type QueryLimits } from '../limits/index.js';
 import { createApollo } from './apollo.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface GraphQLExecutionOptions {
    * @default DEFAULT_DOCUMENT_CACHE_SIZE
    */
   documentCacheSize?: number | undefined;
+  /** @default 'jit' (src/graphql/jit-execution.ts) */
+  executor?: 'jit' | 'graphql-js' | undefined;
 }
 
 /** How operations are parsed, validated and run: Apollo over HTTP, the DocumentCache over WebSocket. */
@@ -30,6 +33,8 @@ export interface GraphQLExecution {
   /** Started; stop it after HTTP has drained. */
   apollo: ApolloServer<GraphQLContext>;
   documentCache: DocumentCache;
+  /** graphql-jit behind Apollo (undefined with the graphql-js executor). */
+  jit: JitExecution | undefined;
 }
 
 /**
@@ -50,6 +55,7 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
       : [...validationRules, NoSchemaIntrospectionCustomRule],
     parseOptions,
   });
+  const jit = options.executor === 'graphql-js' ? undefined : new JitExecution(schema);
   const apollo = createApollo({
     schema,
     logger: options.logger.child({ component: 'apollo' }),
@@ -59,7 +65,8 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
     plugins: [createComplexityPlugin<GraphQLContext>(limits), ...(options.apolloPlugins ?? [])],
     validationRules,
     parseOptions,
+    jit,
   });
   await apollo.start();
-  return { apollo, documentCache };
+  return { apollo, documentCache, jit };
 }
