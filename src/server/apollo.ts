@@ -14,7 +14,7 @@ import type { Principal } from '../auth/principal.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { formatGatewayError } from '../graphql/errors.js';
 import { jitGateway, type JitExecution } from '../graphql/jit-execution.js';
-import { errorReportingPlugin, operationMetricsPlugin } from '../graphql/plugins.js';
+import { errorReportingPlugin, mergeRequestPlugins, operationMetricsPlugin } from '../graphql/plugins.js';
 import type { CorsPolicy } from './cors.js';
 import { sendJson, type Route, type RouteHandler } from './http-server.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -28,7 +28,12 @@ export interface ApolloOptions {
   introspection: boolean;
   /** The Apollo Sandbox landing page on GET /graphql from a browser; off in production. */
   landingPage: boolean;
-  /** More plugins (query limits, auth...), after the gateway's own. */
+  /**
+   * More request plugins of the gateway's own (query limits...), merged with the error-reporting and
+   * metrics plugins into one (src/graphql/plugins.ts mergeRequestPlugins: requestDidStart only).
+   */
+  requestPlugins?: ApolloServerPlugin<GraphQLContext>[];
+  /** More plugins, after the gateway's own, as they are. */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
   /** More validation rules (depth, aliases, complexity...). */
   validationRules?: ValidationRule[];
@@ -69,11 +74,14 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
       options.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ footer: false })
         : ApolloServerPluginLandingPageDisabled(),
-      errorReportingPlugin(),
-      operationMetricsPlugin({
-        operation: (type, outcome) => metrics.graphqlOperations.inc({ operation_type: type, outcome }),
-        error: (code) => metrics.graphqlErrors.inc({ code }),
-      }),
+      mergeRequestPlugins([
+        errorReportingPlugin(),
+        operationMetricsPlugin({
+          operation: (type, outcome) => metrics.graphqlOperations.inc({ operation_type: type, outcome }),
+          error: (code) => metrics.graphqlErrors.inc({ code }),
+        }),
+        ...(options.requestPlugins ?? []),
+      ]),
       ...(options.plugins ?? []),
     ],
     ...(options.validationRules && { validationRules: options.validationRules }),
@@ -124,12 +132,16 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
   const { apollo, contextFor, guard, extendContext } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (req, res, info) => {
-    const { requestId, url, clientIp } = info;
+    const { requestId, clientIp } = info;
     const method = (req.method ?? 'GET').toUpperCase();
     const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
+    const incoming = req.headers;
+    for (const name in incoming) {
+      const value = incoming[name];
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // A target with no query (most POSTs) needs no URL parsed for its (empty) search.
+    const search = req.url?.includes('?') ? info.url.search : '';
 
     let body: unknown = undefined;
     if (method === 'POST') {
@@ -151,7 +163,7 @@ export function graphqlRoute(options: GraphQLRouteOptions): RouteHandler {
     }
 
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
+      httpGraphQLRequest: { method, headers, search, body },
       // Runs before any field resolves: an unauthenticated or rate-limited request is refused whole.
       context: () =>
         contextFor({

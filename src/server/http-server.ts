@@ -9,7 +9,8 @@ import { PayloadTooLargeError } from './read-body.js';
 export interface RequestInfo {
   /** From a well-formed `x-request-id` request header, else generated; echoed as a response header. */
   requestId: string;
-  url: URL;
+  /** Parsed when first read. */
+  readonly url: URL;
   /** The caller's address (TRUSTED_PROXIES decides whether X-Forwarded-For counts); rate limits use it. */
   clientIp: string | undefined;
   logger: Logger;
@@ -57,6 +58,17 @@ export interface HttpServer {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * A request target that `new URL` would leave as it is: segments of letters, digits, `_` and `-`, no
+ * query, no dot segments, no `//`. Most requests (`POST /graphql`) are routed without parsing a URL.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$|^\/$/;
+const URL_BASE = 'http://gateway.invalid';
+
+/** The pathname of a plain request target (see PLAIN_PATH) without parsing it; undefined for others. */
+export function plainPathname(target: string): string | undefined {
+  return PLAIN_PATH.test(target) ? target : undefined;
+}
 
 export function sendJson(
   res: ServerResponse,
@@ -96,15 +108,20 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     // handler, would take the whole process down.
     // (URL.canParse, not URL.parse: the latter needs Node 20.18 and the engines field allows 20.11.)
     const target = req.url ?? '/';
-    if (!URL.canParse(target, 'http://gateway.invalid')) {
-      sendJson(res, 400, { error: 'bad request target' }, { connection: 'close' });
-      return;
+    let parsed: URL | undefined;
+    const plain = plainPathname(target);
+    if (plain === undefined) {
+      if (!URL.canParse(target, URL_BASE)) {
+        sendJson(res, 400, { error: 'bad request target' }, { connection: 'close' });
+        return;
+      }
+      parsed = new URL(target, URL_BASE);
     }
-    const url = new URL(target, 'http://gateway.invalid');
-    const byMethod = table.get(url.pathname);
+    const pathname = plain ?? parsed!.pathname;
+    const byMethod = table.get(pathname);
     const method = req.method ?? 'GET';
     const handler = byMethod?.get(method) ?? (method === 'HEAD' ? byMethod?.get('GET') : undefined);
-    const route = handler ? url.pathname : 'unmatched';
+    const route = handler ? pathname : 'unmatched';
     const clientIp = clientIpOf(req);
     // Made when first used: a pino child costs more than the rest of a cached read's bookkeeping.
     let requestLogger: Logger | undefined;
@@ -116,7 +133,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequestDuration.observe({ method, route, status_code: String(res.statusCode) }, seconds);
       if (logger.isLevelEnabled('debug')) {
-        log().debug({ method, path: url.pathname, status: res.statusCode, seconds }, 'http request');
+        log().debug({ method, path: pathname, status: res.statusCode, seconds }, 'http request');
       }
       if (closing) server.closeIdleConnections();
     });
@@ -133,7 +150,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       .then(() =>
         handler(req, res, {
           requestId,
-          url,
+          get url() {
+            return (parsed ??= new URL(target, URL_BASE));
+          },
           clientIp,
           get logger() {
             return log();
@@ -147,7 +166,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           }
           return;
         }
-        log().error({ err: error, method, path: url.pathname }, 'unhandled error in HTTP handler');
+        log().error({ err: error, method, path: pathname }, 'unhandled error in HTTP handler');
         if (res.headersSent) res.destroy();
         else sendJson(res, 500, { error: 'Internal server error', requestId });
       });
