@@ -57,6 +57,13 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/**
+ * Connections the kernel queues before they are accepted (capped by net.core.somaxconn). Node's 511
+ * overflowed when thousands of phones opened their sockets at once while the event loop was busy: the
+ * excess saw ECONNRESET at connect (issue 10's burst, 10,000 sockets at 2,500/s).
+ */
+const LISTEN_BACKLOG = 4096;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * A request target that `new URL` would leave as it is: segments of letters, digits, `_` and `-`, no
@@ -184,7 +191,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
