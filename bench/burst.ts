@@ -18,8 +18,10 @@ export interface BurstDeps {
   simulatorSecretKey: string;
   memory(): Promise<MemorySample>;
   omiseCalls(): Promise<number>;
-  /** CPU time the servers' process has used so far, µs (less sensitive to neighbours than wall time). */
+  /** CPU time the gateway's process has used so far, µs (less sensitive to neighbours than wall time). */
   cpu(): Promise<number>;
+  /** CPU time the simulator's own process has used so far, µs (Omise's work, not the gateway's). */
+  simulatorCpu(): Promise<number>;
 }
 
 export interface BurstOptions {
@@ -41,15 +43,17 @@ export interface BurstReport {
   openMs: number;
   /** Omise calls while the subscriptions registered (each charge's first state). */
   omiseCallsToRegister: number;
-  /** CPU of the servers' process (gateway + simulator) while the sockets opened and registered, ms. */
+  /** CPU of the gateway's process while the sockets opened and registered, ms. */
   cpuToRegisterMs: number;
   rssPerSubscriberBytes: number;
   /** Sockets that got SUCCESSFUL within the timeout. */
   delivered: number;
   /** Omise calls from the burst until the last delivery (webhooks re-fetch each charge). */
   omiseCallsForBurst: number;
-  /** CPU of the servers' process from the payments until the last delivery, ms. */
+  /** CPU of the gateway's process from the payments until the last delivery, ms. */
   cpuForBurstMs: number;
+  /** CPU of the simulator's process over the same time (mark_as_paid, webhooks, the re-fetches), ms. */
+  simulatorCpuForBurstMs: number;
   /** Arrival times after the burst started (all charges paid at once), ms. */
   p50Ms: number;
   p99Ms: number;
@@ -156,10 +160,12 @@ export async function burst(deps: BurstDeps, options: BurstOptions): Promise<Bur
 
     const callsBeforeBurst = await deps.omiseCalls();
     const cpuBeforeBurst = await deps.cpu();
+    const simulatorCpuBeforeBurst = await deps.simulatorCpu();
     const burstStart = performance.now();
     await Promise.all(chargeIds.map((id) => markPaid(deps, id)));
     const arrivals = await Promise.all(sockets.map((s) => s.successAt));
     const cpuForBurstMs = ((await deps.cpu()) - cpuBeforeBurst) / 1000;
+    const simulatorCpuForBurstMs = ((await deps.simulatorCpu()) - simulatorCpuBeforeBurst) / 1000;
     const times = arrivals
       .filter((at): at is number => at !== undefined)
       .map((at) => at - burstStart)
@@ -177,6 +183,7 @@ export async function burst(deps: BurstDeps, options: BurstOptions): Promise<Bur
       delivered: times.length,
       omiseCallsForBurst: (await deps.omiseCalls()) - callsBeforeBurst,
       cpuForBurstMs,
+      simulatorCpuForBurstMs,
       p50Ms: percentile(times, 50),
       p99Ms: percentile(times, 99),
       maxMs: times.at(-1) ?? NaN,

@@ -50,6 +50,11 @@ export type TargetCommand =
    * scenarios: each created charge's webhook makes the gateway re-fetch it, which would blur the counts.
    */
   | { id: number; cmd: 'webhooks'; on: boolean; to?: 'memory' | 'redis' }
+  /**
+   * Starts one more gateway with memory stores, pointed at a simulator in another process (the burst);
+   * answers its GraphQL URL and its webhook URL.
+   */
+  | { id: number; cmd: 'startExternalGateway'; simulator: SimulatorInfo }
   | { id: number; cmd: 'close' };
 
 export interface TargetReply {
@@ -65,3 +70,22 @@ export interface MemorySample {
   rss: number;
   heapUsed: number;
 }
+
+/** A simulator in a process of its own (bench/simulator.ts): where it listens and its keys. */
+export interface SimulatorInfo {
+  url: string;
+  secretKey: string;
+  publicKey: string;
+  webhookSecret: string;
+}
+
+export type SimulatorCommand =
+  /** Where the simulator POSTs its webhooks (replaces the list). */
+  | { id: number; cmd: 'webhooks'; urls: string[] }
+  /** CPU time the simulator's process has used so far (user + system), in microseconds. */
+  | { id: number; cmd: 'cpu' };
+
+export type SimulatorMessage =
+  | { type: 'ready'; info: SimulatorInfo }
+  | { type: 'failed'; error: string }
+  | { id: number; ok: true; value?: number };

@@ -1,7 +1,16 @@
 /** Starts bench/target.ts as a child process and talks to it over IPC. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
+import type {
+  MemorySample,
+  SimulatorCommand,
+  SimulatorInfo,
+  SimulatorMessage,
+  TargetCommand,
+  TargetInfo,
+  TargetMessage,
+  TargetReply,
+} from './protocol.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Command = WithoutId<TargetCommand>;
@@ -16,6 +25,8 @@ export interface TargetProcess {
   cleanupRedis(): Promise<number>;
   /** Points the simulator's webhooks at the memory gateway (default) or the first Redis one, or nowhere. */
   webhooks(on: boolean, to?: 'memory' | 'redis'): Promise<void>;
+  /** Starts one more memory gateway whose Omise is the simulator in another process. */
+  startExternalGateway(simulator: SimulatorInfo): Promise<{ url: string; webhookUrl: string }>;
   close(): Promise<void>;
 }
 
@@ -97,6 +108,7 @@ export async function startTarget(options: TargetOptions): Promise<TargetProcess
     memory: () => call<MemorySample>({ cmd: 'memory' }),
     cleanupRedis: () => call<number>({ cmd: 'cleanupRedis' }),
     webhooks: (on, to) => call<void>({ cmd: 'webhooks', on, ...(to && { to }) }),
+    startExternalGateway: (simulator) => call({ cmd: 'startExternalGateway', simulator }),
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -161,6 +173,74 @@ export async function startAnchor(kind: 'apollo' | 'mercurius'): Promise<AnchorP
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill();
       await exited;
+    },
+  };
+}
+
+export interface SimulatorProcess {
+  info: SimulatorInfo;
+  /** CPU microseconds the simulator's process has used so far. */
+  cpu(): Promise<number>;
+  /** Where the simulator POSTs its webhooks. */
+  webhooks(urls: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts bench/simulator.ts: the Omise simulator in a process of its own. */
+export async function startSimulatorProcess(
+  options: { cpuProfileDir?: string } = {},
+): Promise<SimulatorProcess> {
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = fork(fileURLToPath(new URL('./simulator.ts', import.meta.url)), [], {
+    execArgv: [...process.execArgv, ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, (value: number | undefined) => void>();
+  let nextId = 1;
+  const info = await new Promise<SimulatorInfo>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the simulator process did not start within 60 s'));
+    }, START_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the simulator process exited (code ${code}) before it was ready`));
+    });
+    child.on('message', (message: SimulatorMessage) => {
+      if ('type' in message) {
+        clearTimeout(timer);
+        if (message.type === 'ready') resolve(message.info);
+        else reject(new Error(`the simulator process failed to start: ${message.error}`));
+        return;
+      }
+      waiting.get(message.id)?.(message.value);
+      waiting.delete(message.id);
+    });
+  });
+  const call = (command: WithoutId<SimulatorCommand>) =>
+    new Promise<number | undefined>((resolve, reject) => {
+      if (child.exitCode !== null) {
+        reject(new Error('the simulator process exited'));
+        return;
+      }
+      const id = nextId++;
+      waiting.set(id, resolve);
+      child.send({ ...command, id });
+    });
+  return {
+    info,
+    cpu: async () => (await call({ cmd: 'cpu' })) ?? NaN,
+    webhooks: async (urls) => {
+      await call({ cmd: 'webhooks', urls });
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // It closes its servers when the IPC channel goes (the --cpu-prof profile is written at exit).
+      child.disconnect();
+      const timer = setTimeout(() => child.kill(), 15_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

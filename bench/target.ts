@@ -15,7 +15,14 @@ import { createLogger } from '../src/server/logger.js';
 import { startGateway, type RunningGateway } from '../src/server/gateway.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/index.js';
 import { CHARGE_QUERY, createCharge, postGraphQL } from './operations.js';
-import type { MemorySample, TargetCommand, TargetInfo, TargetMessage, TargetReply } from './protocol.js';
+import type {
+  MemorySample,
+  SimulatorInfo,
+  TargetCommand,
+  TargetInfo,
+  TargetMessage,
+  TargetReply,
+} from './protocol.js';
 
 const redisUrl = process.argv.includes('--redis')
   ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
@@ -39,11 +46,11 @@ function countingOmiseClient(config: Config): OmiseClient {
   });
 }
 
-function gatewayConfig(sim: RunningSimulator): Config {
+function gatewayConfig(sim: SimulatorInfo): Config {
   return loadConfig(gatewayEnv(sim));
 }
 
-function gatewayEnv(sim: RunningSimulator): Record<string, string> {
+function gatewayEnv(sim: SimulatorInfo): Record<string, string> {
   return {
     LOG_LEVEL: 'silent',
     HOST: '127.0.0.1',
@@ -183,6 +190,17 @@ function memory(): MemorySample {
   return { rss, heapUsed };
 }
 
+/**
+ * A gateway with memory stores whose Omise is a simulator in another process, set up as src/main.ts
+ * sets up a gateway for an external Omise (OMISE_API_URL, the keys, OMISE_WEBHOOK_SECRET).
+ */
+async function startExternalGateway(sim: SimulatorInfo): Promise<{ url: string; webhookUrl: string }> {
+  const config = gatewayConfig(sim);
+  const gateway = await startGateway(config, { logger, omise: countingOmiseClient(config) });
+  closers.push(() => gateway.close());
+  return { url: gateway.url, webhookUrl: `${gateway.origin}/webhooks/omise` };
+}
+
 async function closeAll(): Promise<void> {
   for (const close of closers.splice(0).reverse()) {
     await close().catch((error: unknown) => console.error('bench target: close failed:', error));
@@ -273,6 +291,8 @@ async function handle(command: TargetCommand): Promise<unknown> {
       webhookTarget?.sim.setWebhookUrls(url ? [url] : []);
       return command.on;
     }
+    case 'startExternalGateway':
+      return startExternalGateway(command.simulator);
     case 'close':
       await closeAll();
       setImmediate(() => process.exit(0));
