@@ -105,6 +105,11 @@ describe.each(MODES)('%s', (mode) => {
         }
         const delivered = (await deliveriesOf(t, chargeId)).filter((d) => d.status === 200);
         expect(delivered.map((d) => d.url)).toContain(`${t.a.origin}/webhooks/omise`);
+        // A logs after publishing, and its stdout may reach us after B's subscriber has its events.
+        await t.a.process.waitFor(
+          new RegExp(`"chargeId":"${chargeId}"[^\\n]*"msg":"webhook processed"`),
+          10_000,
+        );
         expect(logsAbout(t.a.process, 'webhook processed', { chargeId, status: outcome })).not.toEqual([]);
         if (t.b !== t.a) {
           // B never saw a webhook: the event crossed Redis.
