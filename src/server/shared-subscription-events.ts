@@ -51,8 +51,11 @@ export interface SharedSubscriptionEventsOptions {
 export function createSharedSubscriptionEvents(
   options: SharedSubscriptionEventsOptions,
 ): SharedSubscriptionEvents {
-  /** Per event object: its results by group key (promises, so that concurrent members share one run). */
-  const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  /**
+   * Per event object: its executions by group key (the promise, so that concurrent members share one
+   * run; and the result once known, so that the other members take it without another promise).
+   */
+  const executions = new WeakMap<object, Map<string, Execution>>();
   const shared = new WeakSet<object>();
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
@@ -76,7 +79,11 @@ export function createSharedSubscriptionEvents(
       if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
       const operationKey = `${documentId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}`;
 
-      return mapAsyncIterator(stream, async (event): Promise<ExecutionResult> => {
+      // Errors carry what is particular to a subscriber (its request id, its metrics): its own run.
+      const forMember = (result: ExecutionResult, event: unknown) =>
+        result.errors ? executeAlone(args, event) : result;
+
+      return mapAsyncIterator(stream, (event): PromiseOrValue<ExecutionResult> => {
         const group =
           typeof event === 'object' && event !== null
             ? options.groupOf(args.contextValue, root.operation, root.args)
@@ -86,20 +93,39 @@ export function createSharedSubscriptionEvents(
         let byGroup = executions.get(event as object);
         if (byGroup === undefined) executions.set(event as object, (byGroup = new Map()));
         const running = byGroup.get(key);
-        if (running === undefined) {
-          options.onExecute?.('group');
-          const execution = Promise.resolve(execute({ ...args, rootValue: event }));
-          byGroup.set(key, execution);
-          const result = await execution;
-          if (!result.errors) shared.add(result);
-          return result;
+        if (running !== undefined) {
+          return running.result !== undefined
+            ? forMember(running.result, event)
+            : running.promise.then((result) => forMember(result, event));
         }
-        const result = await running;
-        // Errors carry what is particular to a subscriber (its request id, its metrics): its own run.
-        return result.errors ? executeAlone(args, event) : result;
+        options.onExecute?.('group');
+        const sharing = (result: ExecutionResult) => {
+          if (!result.errors) shared.add(result);
+          execution.result = result;
+          return result;
+        };
+        const executed = execute({ ...args, rootValue: event });
+        const execution: Execution = {
+          promise: isPromise(executed) ? executed.then(sharing) : Promise.resolve(executed),
+          result: undefined,
+        };
+        byGroup.set(key, execution);
+        return isPromise(executed) ? execution.promise : sharing(executed);
       });
     },
   };
+}
+
+interface Execution {
+  promise: Promise<ExecutionResult>;
+  /** Set once the execution has settled with a result. */
+  result: ExecutionResult | undefined;
+}
+
+type PromiseOrValue<T> = Promise<T> | T;
+
+function isPromise<T>(value: PromiseOrValue<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** The root field and its argument values, when the operation selects exactly one field plainly. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PubSub, TopicSubscription } from '../../realtime/ports.js';
+import type { PubSub } from '../../realtime/ports.js';
 import type { Charge } from '../model.js';
 import {
   chargeStatusEventOf,
@@ -10,7 +10,7 @@ import {
 } from './charge-status-event.js';
 import { ChargeNotFoundError } from './errors.js';
 import { FreshReads } from './fresh-reads.js';
-import { SharedTopics } from './shared-topics.js';
+import { SharedTopics, type TopicListener, type TopicMember } from './shared-topics.js';
 import type { ReconciliationPoller } from './reconciliation-poller.js';
 
 export interface ChargeStatusFeedOptions {
@@ -79,7 +79,7 @@ export class ChargeStatusFeed {
       firstError = error;
     }
     if (charge === null) {
-      await subscription.close();
+      subscription.close();
       throw new ChargeNotFoundError(chargeId);
     }
     const iterator = new ChargeStatusIterator(subscription, this.options.logger, () =>
@@ -162,9 +162,11 @@ export class ChargeStatusFeed {
 /**
  * Merges the topic and the poller into one ordered, forward-only stream for one subscriber. Written by
  * hand rather than as an async generator: a generator's return() waits for a pending next() (i.e. for
- * the next message, possibly never), whereas this one's return() unsubscribes at once.
+ * the next message, possibly never), whereas this one's return() unsubscribes at once. The topic hands
+ * its messages over synchronously (a listener, not an async loop of its own): one event reaches a
+ * subscriber's next() with one promise, however many subscribers share the topic.
  */
-class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
+class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, TopicListener {
   private readonly queue: ChargeStatusEvent[] = [];
   /** Pending next() calls, oldest first (only while the queue is empty). */
   private readonly waiting: Array<(result: IteratorResult<ChargeStatusEvent>) => void> = [];
@@ -176,10 +178,10 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   private wakeSleeper: (() => void) | undefined;
   private finished = false;
   private unwatch: (() => void) | undefined;
-  private released: Promise<void> | undefined;
+  private released = false;
 
   constructor(
-    private readonly subscription: TopicSubscription<unknown>,
+    private readonly subscription: TopicMember,
     private readonly logger: Logger,
     private readonly onFinish: () => void,
   ) {}
@@ -202,11 +204,15 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
     });
   }
 
-  /** No more events: whatever is queued is still delivered, then the stream completes. */
+  /**
+   * No more events: whatever is queued is still delivered, then the stream completes. Also when the
+   * topic ends (TopicListener; broker shutdown): a client that sees completion without a terminal status
+   * subscribes again and gets the current state first.
+   */
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    void this.release();
+    this.release();
     this.wakeIfDone();
   }
 
@@ -217,10 +223,10 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   /** Starts reading the topic (or releases it at once when the current state is already terminal). */
   start(): void {
     if (this.ended) {
-      void this.release();
+      this.release();
       return;
     }
-    void this.pump();
+    this.subscription.listen(this);
   }
 
   /** Queues an event if it moves this subscriber forward; anything else is stale or a duplicate. */
@@ -232,17 +238,17 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
     if (event.terminal) {
       this.ended = true;
       // The terminal event is queued; the topic and the poller are no longer needed.
-      void this.release();
+      this.release();
     }
     this.deliver(event);
   }
 
-  async next(): Promise<IteratorResult<ChargeStatusEvent>> {
+  next(): Promise<IteratorResult<ChargeStatusEvent>> {
     const event = this.queue.shift();
-    if (event) return { value: event, done: false };
+    if (event) return Promise.resolve({ value: event, done: false });
     if (this.ended) {
-      await this.finish();
-      return { value: undefined, done: true };
+      this.finish();
+      return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -250,7 +256,7 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
   async return(): Promise<IteratorResult<ChargeStatusEvent>> {
     this.ended = true;
     this.queue.length = 0;
-    await this.finish();
+    this.finish();
     return { value: undefined, done: true };
   }
 
@@ -272,57 +278,49 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent> {
     }
   }
 
-  private async pump(): Promise<void> {
+  /** A message of the topic (TopicListener): decoded once per message object, then offered. */
+  message(message: unknown): void {
+    if (this.ended) return;
+    let event: ChargeStatusEvent;
     try {
-      for await (const message of this.subscription) {
-        if (this.ended) break;
-        let event: ChargeStatusEvent;
-        try {
-          event = decoded(message);
-        } catch (error) {
-          this.logger.warn({ err: error }, 'dropped an unreadable charge status message');
-          continue;
-        }
-        this.offer(event);
-      }
+      event = decoded(message);
     } catch (error) {
-      this.logger.warn({ err: error }, 'charge status topic failed');
+      this.logger.warn({ err: error }, 'dropped an unreadable charge status message');
+      return;
     }
-    // The topic ended (broker shutdown) or failed: complete. A client that sees completion without a
-    // terminal status subscribes again and gets the current state first.
-    if (!this.ended) {
-      this.ended = true;
-      void this.release();
-    }
-    this.wakeIfDone();
+    this.offer(event);
+  }
+
+  /** The topic failed: complete, as when it ends. */
+  fail(error: unknown): void {
+    this.logger.warn({ err: error }, 'charge status topic failed');
+    this.end();
   }
 
   private wakeIfDone(): void {
     if (this.ended && this.queue.length === 0 && this.waiting.length > 0) {
       const waiting = this.waiting.splice(0);
-      void this.finish().then(() => {
-        for (const resolve of waiting) resolve({ value: undefined, done: true });
-      });
+      this.finish();
+      for (const resolve of waiting) resolve({ value: undefined, done: true });
     }
   }
 
   /** Unsubscribes from the topic and leaves the poll loop; safe to call more than once. */
-  private release(): Promise<void> {
-    this.released ??= (async () => {
-      this.wakeSleeper?.();
-      this.unwatch?.();
-      this.unwatch = undefined;
-      try {
-        await this.subscription.close();
-      } catch (error) {
-        this.logger.warn({ err: error }, 'could not close a charge status subscription');
-      }
-    })();
-    return this.released;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.wakeSleeper?.();
+    this.unwatch?.();
+    this.unwatch = undefined;
+    try {
+      this.subscription.close();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not close a charge status subscription');
+    }
   }
 
-  private async finish(): Promise<void> {
-    await this.release();
+  private finish(): void {
+    this.release();
     if (!this.finished) {
       this.finished = true;
       this.onFinish();
