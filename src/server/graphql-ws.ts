@@ -141,11 +141,24 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     onExecute: (sharing) => metrics?.subscriptionExecutions.inc({ sharing }),
   });
   const frames = new SharedFrames(events.isShared);
+  /** Sockets held (corked) in this turn of the event loop: one setImmediate lets them all go. */
+  let held: FramedWebSocket[] = [];
+  const releaseHeld = () => {
+    const sockets = held;
+    held = [];
+    for (const socket of sockets) socket.release();
+  };
   /** graphql-ws's ws adapter sends every message through `send`: a shared `next` goes out as its frame. */
   class FramedWebSocket extends WebSocket {
     /** The connection's TCP socket (the upgrade request's). */
     tcp: Socket | undefined;
     private corked = false;
+
+    /** Writes what was held this turn (see send). */
+    release(): void {
+      this.corked = false;
+      this.tcp?.uncork();
+    }
 
     override send(
       data: Parameters<WebSocket['send']>[0],
@@ -163,12 +176,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       // turn of the event loop ends and graphql-ws goes on at once: both leave in one write.
       if (!this.corked) {
         this.corked = true;
-        const tcp = this.tcp;
-        tcp.cork();
-        setImmediate(() => {
-          this.corked = false;
-          tcp.uncork();
-        });
+        this.tcp.cork();
+        if (held.push(this) === 1) setImmediate(releaseHeld);
       }
       (super.send as (...a: unknown[]) => void)(frame, typeof options === 'object' ? options : undefined);
       process.nextTick(done);

@@ -9,9 +9,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
-// graphql's own subscribe() maps its events with this; reused so that next/return/throw behave exactly
-// as they did (graphql 16 has no exports map, and the module is stable across 16.x).
-import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator.js';
+import { mapEvents } from './map-events.js';
 
 /**
  * The sharing group of one subscriber at one event: subscribers of the same operation text, variables
@@ -73,7 +71,7 @@ export function createSharedSubscriptionEvents(
       if (!(Symbol.asyncIterator in stream)) return stream;
       const root = rootFieldOf(args);
       if (root === undefined) {
-        return mapAsyncIterator(stream, (event) => executeAlone(args, event));
+        return mapEvents(stream, (event) => executeAlone(args, event));
       }
       let documentId = documentIds.get(args.document);
       if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
@@ -83,7 +81,7 @@ export function createSharedSubscriptionEvents(
       const forMember = (result: ExecutionResult, event: unknown) =>
         result.errors ? executeAlone(args, event) : result;
 
-      return mapAsyncIterator(stream, (event): PromiseOrValue<ExecutionResult> => {
+      return mapEvents(stream, (event): PromiseOrValue<ExecutionResult> => {
         const group =
           typeof event === 'object' && event !== null
             ? options.groupOf(args.contextValue, root.operation, root.args)
