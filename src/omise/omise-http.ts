@@ -15,10 +15,10 @@ import {
 /**
  * One Omise HTTP exchange, with retries: auth, headers, the per-attempt timeout, error mapping and
  * debug logging. Resource methods live in client.ts. ky does the HTTP (prefix URL, query strings,
- * headers, hooks; the deadline and JSON bodies reach the fetch past ky, see PastKy); its own retry is off (`retry: 0`) and `throwHttpErrors` is off, so that the retry rules
- * live in retry-policy.ts and no ky HTTPError (which holds the Request, Authorization included) is
- * ever created. API calls go through a pooled keep-alive fetch over undici (pooled-fetch.ts) unless
- * a `fetch` is given.
+ * headers, hooks; the deadline and JSON bodies reach the fetch past ky, see PastKy); its own retry is
+ * off (`retry: 0`) and `throwHttpErrors` is off, so that the retry rules live in retry-policy.ts and
+ * no ky HTTPError (which holds the Request, Authorization included) is ever created. API calls go
+ * through a pooled keep-alive fetch over undici (pooled-fetch.ts) unless a `fetch` is given.
  */
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
