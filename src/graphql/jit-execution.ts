@@ -193,12 +193,28 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
+/**
+ * Where an operation already executed before Apollo saw it (src/server/graphql-fast-path.ts) keeps its
+ * result on the context: Apollo's executor hook returns that result instead of executing again, so a
+ * mutation never runs twice and Apollo still writes the answer (errors, status, plugins) itself.
+ */
+const EXECUTED_EARLY = Symbol('gateway.executedEarly');
+
+type EarlyExecuted = GraphQLContext & { [EXECUTED_EARLY]?: Promise<ExecutionResult> };
+
+/** Marks `context` as the context of an operation whose (settled) execution is `result`. */
+export function withEarlyResult(context: GraphQLContext, result: Promise<ExecutionResult>): GraphQLContext {
+  (context as EarlyExecuted)[EXECUTED_EARLY] = result;
+  return context;
+}
+
 /** Apollo's `gateway` option for a fixed schema whose operations `execution` runs. */
 export function jitGateway(schema: GraphQLSchema, execution: JitExecution): ExecutorGateway {
   return {
     async load() {
       return {
         executor: (requestContext) =>
+          (requestContext.context as EarlyExecuted)[EXECUTED_EARLY] ??
           Promise.resolve(
             execution.execute({
               document: requestContext.document,

@@ -39,6 +39,7 @@ import { CorsPolicy } from './cors.js';
 import { createClientIpOf } from './client-ip.js';
 import { demoRoutes } from './demo-routes.js';
 import { startGraphQLExecution } from './graphql-execution.js';
+import type { GraphQLFastPath } from './graphql-fast-path.js';
 import { healthRoutes, metricsAccessFor, type MetricsAccess } from './health.js';
 import type { SubscriberGroupOf } from './shared-subscription-events.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql-ws.js';
@@ -132,6 +133,12 @@ export interface GatewayOverrides {
    * @default 'jit' (src/graphql/jit-execution.ts)
    */
   graphqlExecutor?: 'jit' | 'graphql-js';
+  /**
+   * Plain POSTs answered without Apollo's per-request pipeline (src/server/graphql-fast-path.ts; tests
+   * compare with and without).
+   * @default true with the jit executor
+   */
+  httpFastPath?: boolean;
   /** Extends each operation's context from its HTTP request, after authentication; may throw a GraphQLError. */
   extendContext?: ContextExtension<IncomingMessage>;
   /** Extra routes; one with the method and path of a built-in route replaces it. */
@@ -170,6 +177,8 @@ export interface RunningGateway {
   documentCache: DocumentCache;
   /** graphql-jit behind Apollo (`jitRuns`, `graphqlJsRuns`); undefined with the graphql-js executor. */
   jitExecution: JitExecution | undefined;
+  /** Plain POSTs answered without Apollo's pipeline (`answered`); undefined when off. */
+  httpFastPath: GraphQLFastPath | undefined;
   /** Whether credentials are checked, and the warnings the start-up banner must print. */
   auth: {
     enabled: boolean;
@@ -288,7 +297,7 @@ export async function startGateway(
       }),
       ...overrides.schema,
     });
-    const { apollo, documentCache, jit } = await startGraphQLExecution({
+    const { apollo, documentCache, jit, fastPath } = await startGraphQLExecution({
       schema,
       limits,
       logger,
@@ -298,6 +307,7 @@ export async function startGateway(
       validationRules: overrides.validationRules,
       documentCacheSize: overrides.websocket?.documentCacheSize,
       executor: overrides.graphqlExecutor,
+      fastPath: overrides.httpFastPath,
     });
     closers.push(() => apollo.stop());
 
@@ -313,6 +323,7 @@ export async function startGateway(
           guard: createHttpGuard({ authenticator: auth.authenticator, rateLimiter }),
           maxBodyBytes: overrides.maxBodyBytes,
           extendContext: overrides.extendContext,
+          fastPath,
           cors,
         }),
         ...healthRoutes({
@@ -406,6 +417,7 @@ export async function startGateway(
       poller: statusFeed.poller,
       documentCache,
       jitExecution: jit,
+      httpFastPath: fastPath,
       auth: { enabled: auth.authEnabled, warnings: auth.warnings, apiKeys: auth.apiKeys.describe() },
       rateLimiter,
       metricsAccess,

@@ -4,8 +4,14 @@ import type { Logger } from 'pino';
 import type { GraphQLContext } from '../graphql/context.js';
 import { DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache } from '../graphql/document-cache.js';
 import { JitExecution } from '../graphql/jit-execution.js';
-import { createComplexityPlugin, createValidationRules, type QueryLimits } from '../limits/index.js';
+import {
+  createComplexityChecker,
+  createComplexityPlugin,
+  createValidationRules,
+  type QueryLimits,
+} from '../limits/index.js';
 import { createApollo } from './apollo.js';
+import { GraphQLFastPath } from './graphql-fast-path.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface GraphQLExecutionOptions {
@@ -26,6 +32,12 @@ export interface GraphQLExecutionOptions {
   documentCacheSize?: number | undefined;
   /** @default 'jit' (src/graphql/jit-execution.ts) */
   executor?: 'jit' | 'graphql-js' | undefined;
+  /**
+   * Plain POSTs answered without Apollo's per-request pipeline (src/server/graphql-fast-path.ts). Needs
+   * the jit executor's hook; off when more Apollo plugins are given (they would not see those requests).
+   * @default true
+   */
+  fastPath?: boolean | undefined;
 }
 
 /** How operations are parsed, validated and run: Apollo over HTTP, the DocumentCache over WebSocket. */
@@ -35,6 +47,8 @@ export interface GraphQLExecution {
   documentCache: DocumentCache;
   /** graphql-jit behind Apollo (undefined with the graphql-js executor). */
   jit: JitExecution | undefined;
+  /** Plain POSTs without Apollo's pipeline (undefined when off). */
+  fastPath: GraphQLFastPath | undefined;
 }
 
 /**
@@ -56,6 +70,18 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
     parseOptions,
   });
   const jit = options.executor === 'graphql-js' ? undefined : new JitExecution(schema);
+  const apolloPlugins = options.apolloPlugins ?? [];
+  const fastPath =
+    jit && options.fastPath !== false && apolloPlugins.length === 0
+      ? new GraphQLFastPath({
+          schema,
+          documents: documentCache,
+          execution: jit,
+          checkComplexity: createComplexityChecker(limits),
+          countOperation: (type) =>
+            options.metrics.graphqlOperations.inc({ operation_type: type, outcome: 'ok' }),
+        })
+      : undefined;
   const apollo = createApollo({
     schema,
     logger: options.logger.child({ component: 'apollo' }),
@@ -63,11 +89,11 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
     introspection: options.introspection,
     landingPage: options.introspection,
     requestPlugins: [createComplexityPlugin<GraphQLContext>(limits)],
-    plugins: options.apolloPlugins ?? [],
+    plugins: apolloPlugins,
     validationRules,
     parseOptions,
     jit,
   });
   await apollo.start();
-  return { apollo, documentCache, jit };
+  return { apollo, documentCache, jit, fastPath };
 }

@@ -15,12 +15,14 @@ import {
 import { dataOf, startHarness, type Harness } from './support/harness.js';
 
 /**
- * graphql-jit behind Apollo must answer exactly what graphql-js answers: the same operations (successes,
- * user errors, auth refusals, Omise failures, unforeseen errors, bad variables) go to a gateway executing
- * with graphql-js and to one executing with graphql-jit, both over real HTTP in front of one payments
- * service and one simulator, and status and body must be equal (but for the request id). Each operation
- * is sent three times: the jit gateway runs a document's first execution with graphql-js and compiles it
- * for the next ones.
+ * The gateway's HTTP execution (graphql-jit behind Apollo, and the fast path that answers plain POSTs
+ * without Apollo's pipeline) must answer exactly what Apollo with graphql-js answers: the same operations
+ * (successes, user errors, auth refusals, Omise failures, unforeseen errors, bad variables, odd bodies and
+ * Accept headers) go to a gateway executing with graphql-js through Apollo alone and to one with the
+ * defaults, both over real HTTP in front of one payments service and one simulator, and status, headers
+ * and body must be equal (but for the request id and the date). Each operation is sent several times:
+ * the jit gateway runs a document's first execution with graphql-js and compiles it for the next ones,
+ * and the fast path takes a request once Apollo has answered its Accept header.
  */
 
 const EXPLODING_ID = 'chrg_test_explodes000000000000';
@@ -37,12 +39,17 @@ const as = (name: string) => ({ authorization: `Bearer ${key(name)}` });
 
 let h: Harness;
 let jit: RunningGateway;
+/** Calls of the payments service's create, by either gateway. */
+let creates = 0;
 
 /** The real payments service, except that one charge id throws an unforeseen error (as errors.test.ts). */
 function exploding(payments: PaymentsService): PaymentsService {
   return {
     charges: payments.charges,
-    createTrueMoneyCharge: (...a) => payments.createTrueMoneyCharge(...a),
+    createTrueMoneyCharge: (...a) => {
+      creates += 1;
+      return payments.createTrueMoneyCharge(...a);
+    },
     getCharge: async (chargeId) => {
       if (chargeId === EXPLODING_ID) throw new Error('db password hunter2');
       return payments.getCharge(chargeId);
@@ -101,9 +108,12 @@ afterAll(async () => {
 
 interface Answer {
   status: number;
-  contentType: string | null;
+  headers: Record<string, string>;
   body: unknown;
 }
+
+/** Headers that differ between any two answers. */
+const VARYING_HEADERS = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
 
 async function send(gateway: RunningGateway, body: string, headers: Record<string, string>): Promise<Answer> {
   const response = await fetch(gateway.url, {
@@ -111,6 +121,9 @@ async function send(gateway: RunningGateway, body: string, headers: Record<strin
     headers: { 'content-type': 'application/json', ...headers },
     body,
   });
+  const answerHeaders = Object.fromEntries(
+    [...response.headers].filter(([name]) => !VARYING_HEADERS.has(name)),
+  );
   const requestId = response.headers.get('x-request-id');
   // The request id differs by request, and a client token by the second it is issued at; nothing else may.
   const text = (await response.text())
@@ -119,22 +132,24 @@ async function send(gateway: RunningGateway, body: string, headers: Record<strin
       const { sub } = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { sub: string };
       return `<client token of ${sub}>`;
     });
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    body: JSON.parse(text),
-  };
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Compared as text.
+  }
+  return { status: response.status, headers: answerHeaders, body: parsed };
 }
 
 /** The same request to both gateways, `times` times; every jit answer must equal graphql-js's. */
 async function expectSameAnswers(
-  request: { query: string; variables?: unknown; operationName?: string },
+  request: { query: string; variables?: unknown; operationName?: string } | unknown,
   options: { headers?: Record<string, string>; times?: number } = {},
 ): Promise<Answer> {
-  const body = JSON.stringify(request);
+  const body = typeof request === 'string' ? request : JSON.stringify(request);
   const headers = options.headers ?? as('all');
   let last: Answer | undefined;
-  for (let i = 0; i < (options.times ?? 3); i++) {
+  for (let i = 0; i < (options.times ?? 4); i++) {
     const expected = await send(h.gateway, body, headers);
     const actual = await send(jit, body, headers);
     expect(actual).toEqual(expected);
@@ -154,13 +169,16 @@ async function paidCharge(amount = 30_000): Promise<string> {
 
 const CHARGE = print(ChargeDocument);
 
-describe('graphql-jit answers what graphql-js answers', () => {
-  it('runs repeated documents compiled (the comparison is not graphql-js against itself)', async () => {
+describe('graphql-jit and the fast path answer what Apollo with graphql-js answers', () => {
+  it('runs repeated documents compiled and through the fast path (the comparison is not graphql-js against itself)', async () => {
     const id = await paidCharge();
     const before = jit.jitExecution!.jitRuns;
+    const answeredBefore = jit.httpFastPath!.answered;
     await expectSameAnswers({ query: CHARGE, variables: { id } });
-    expect(jit.jitExecution!.jitRuns - before).toBe(2);
+    expect(jit.jitExecution!.jitRuns - before).toBeGreaterThanOrEqual(2);
+    expect(jit.httpFastPath!.answered - answeredBefore).toBeGreaterThanOrEqual(2);
     expect(h.gateway.jitExecution).toBeUndefined();
+    expect(h.gateway.httpFastPath).toBeUndefined();
   });
 
   it('queries: a paid charge (every field, fragments), aliases, directives, __typename, unknown and malformed ids', async () => {
@@ -300,5 +318,141 @@ describe('graphql-jit answers what graphql-js answers', () => {
       query: print(ChargesDocument),
       variables: { first: 1, from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00.000+07:00' },
     });
+  });
+});
+
+describe('the fast path', () => {
+  const ACCEPTS = [
+    undefined,
+    'application/json',
+    'application/graphql-response+json',
+    'application/graphql-response+json, application/json;q=0.9',
+    '*/*',
+    'text/html',
+    'application/xml',
+  ];
+
+  it('answers each Accept header as Apollo does (content type, 406)', async () => {
+    const id = await paidCharge();
+    for (const accept of ACCEPTS) {
+      const headers = accept === undefined ? as('all') : { ...as('all'), accept };
+      await expectSameAnswers({ query: CHARGE, variables: { id } }, { headers });
+    }
+  });
+
+  it('leaves to Apollo what Apollo reads specially: extensions, batches, strings, no query, null fields', async () => {
+    const id = await paidCharge();
+    const query = `query Q($id: ID!) { charge(id: $id) { id status } }`;
+    for (const body of [
+      { query, variables: { id }, operationName: null },
+      { query, variables: { id }, extensions: {} },
+      { query, variables: { id }, extensions: 'x' },
+      { query, variables: JSON.stringify({ id }) },
+      { query: '{ __typename }', variables: null },
+      { query: 42 },
+      { variables: { id } },
+      {},
+      [{ query, variables: { id } }],
+      'just a string',
+      null,
+    ]) {
+      await expectSameAnswers(body === null ? 'null' : body);
+    }
+    await expectSameAnswers('{"query": "{ __typename }"', { times: 2 });
+  });
+
+  it('documents Apollo refuses: syntax, validation, unknown fields, subscriptions over HTTP, complexity', async () => {
+    for (const query of [
+      '{ charge(id: "x") { id }',
+      '{ charge { id } }',
+      '{ nope }',
+      'subscription S($id: ID!) { chargeStatus(chargeId: $id) { status } }',
+      `query C($n: Int) { charges(first: $n) { edges { node { id refunds { id amount } } } } }`,
+    ]) {
+      await expectSameAnswers({ query, variables: { id: 'chrg_test_1', n: 100_000 } }, { times: 3 });
+    }
+  });
+
+  it('executes a mutation once, whether it succeeds or fails with GraphQL errors', async () => {
+    const create = print(CreateTrueMoneyChargeDocument);
+    const send = (body: unknown) =>
+      fetch(jit.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...as('all') },
+        body: JSON.stringify(body),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as never }));
+    // A query first: the fast path knows this Accept header from Apollo's answer.
+    await send({ query: '{ __typename }' });
+    const answered = jit.httpFastPath!.answered;
+    const before = creates;
+    for (let i = 0; i < 3; i++) {
+      const ok = await send({ query: create, variables: { input: { amount: 10_000 } } });
+      expect(ok).toMatchObject({
+        status: 200,
+        body: { data: { createTrueMoneyCharge: { userErrors: [] } } },
+      });
+    }
+    expect(jit.httpFastPath!.answered - answered).toBe(3);
+    h.sim.faults.set({ errorRate: 1 });
+    try {
+      const failed = await send({ query: create, variables: { input: { amount: 10_000 } } });
+      expect(failed.body).toMatchObject({ errors: [{ extensions: { code: 'UPSTREAM_UNAVAILABLE' } }] });
+    } finally {
+      h.sim.faults.reset();
+    }
+    expect(jit.httpFastPath!.answered - answered).toBe(3);
+    expect(creates - before).toBe(4);
+  });
+
+  it('counts a request once against the rate limit, also when Apollo writes its errors', async () => {
+    const limited = await startGateway(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        OMISE_SECRET_KEY: h.sim.secretKey,
+        OMISE_PUBLIC_KEY: h.sim.publicKey,
+        OMISE_API_URL: h.sim.url,
+        GATEWAY_API_KEYS: JSON.stringify(API_KEYS),
+        RATE_LIMIT_PER_MINUTE: '6',
+      }),
+      { logger: h.gateway.logger, payments: exploding(h.gateway.payments) },
+    );
+    try {
+      const read = (chargeId: string) =>
+        fetch(limited.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...as('all') },
+          body: JSON.stringify({ query: CHARGE, variables: { id: chargeId } }),
+        }).then((response) => response.status);
+      const statuses = [];
+      // Unknown ids (null, no errors: answered by the fast path) and an unforeseen error (Apollo writes it).
+      for (const chargeId of [
+        'chrg_test_0000000000000000404',
+        EXPLODING_ID,
+        'chrg_test_0000000000000000405',
+      ]) {
+        statuses.push(await read(chargeId), await read(chargeId));
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(limited.httpFastPath!.answered).toBeGreaterThanOrEqual(2);
+      expect(await read('chrg_test_0000000000000000404')).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts its answers in graphql_operations_total as Apollo does', async () => {
+    const count = async (gateway: RunningGateway) => {
+      const text = await (await fetch(`${gateway.origin}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('graphql_operations_total{operation_type="query",outcome="ok"}'));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const id = await paidCharge();
+    const [jitBefore, apolloBefore] = [await count(jit), await count(h.gateway)];
+    await expectSameAnswers({ query: CHARGE, variables: { id } });
+    expect(await count(jit)).toBe(jitBefore + 4);
+    expect(await count(h.gateway)).toBe(apolloBefore + 4);
   });
 });
