@@ -26,7 +26,7 @@ export interface GraphQLExecutionOptions {
   /** More validation rules, after the query limits; must depend on the document only (cached). */
   validationRules?: ValidationRule[] | undefined;
   /**
-   * Parsed and validated WebSocket documents kept.
+   * Parsed and validated documents kept, by WebSocket and by the HTTP fast path (each its own cache).
    * @default DEFAULT_DOCUMENT_CACHE_SIZE
    */
   documentCacheSize?: number | undefined;
@@ -61,21 +61,24 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
   const { schema, limits } = options;
   const validationRules = [...createValidationRules(schema, limits), ...(options.validationRules ?? [])];
   const parseOptions = { maxTokens: limits.maxTokens };
-  const documentCache = new DocumentCache(schema, {
-    maxEntries: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
-    // Apollo refuses introspection itself over HTTP; WebSocket operations never pass through Apollo.
-    validationRules: options.introspection
-      ? validationRules
-      : [...validationRules, NoSchemaIntrospectionCustomRule],
-    parseOptions,
-  });
+  // Apollo's rules, and its refusal of introspection, for documents that do not pass through Apollo.
+  const documentsLikeApollo = () =>
+    new DocumentCache(schema, {
+      maxEntries: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
+      validationRules: options.introspection
+        ? validationRules
+        : [...validationRules, NoSchemaIntrospectionCustomRule],
+      parseOptions,
+    });
+  const documentCache = documentsLikeApollo();
   const jit = options.executor === 'graphql-js' ? undefined : new JitExecution(schema);
   const apolloPlugins = options.apolloPlugins ?? [];
   const fastPath =
     jit && options.fastPath !== false && apolloPlugins.length === 0
       ? new GraphQLFastPath({
           schema,
-          documents: documentCache,
+          // Its own: HTTP's documents neither evict WebSocket's nor blur their counts.
+          documents: documentsLikeApollo(),
           execution: jit,
           checkComplexity: createComplexityChecker(limits),
           countOperation: (type) =>
