@@ -91,6 +91,19 @@ interface Context {
   target: TargetProcess;
   /** Anchor servers, each in a process of its own (started when a scenario needs them). */
   anchors: Partial<Record<AnchorKind, AnchorProcess>>;
+  /**
+   * The write scenarios' Omise: the simulator in a process of its own and a memory gateway (in the
+   * target process) pointed at it, as the issue measured creates: every server in its own process.
+   */
+  writes?: { simulator: SimulatorProcess; gatewayUrl: string };
+}
+
+/** The write scenarios measured against the simulator in its own process (see Context.writes). */
+const OWN_PROCESS_WRITES = ['simulator-create', 'create-no-key', 'create-idempotent-memory'];
+
+function writesOf(ctx: Context): NonNullable<Context['writes']> {
+  if (!ctx.writes) throw new Error('the write scenarios need the simulator process (Context.writes)');
+  return ctx.writes;
 }
 
 interface LoadScenario {
@@ -104,7 +117,8 @@ interface LoadScenario {
   /** Count the Omise calls over the measured rounds too (calls / requests under load). */
   omiseCallsUnderLoad?: boolean;
   /** The anchor process that serves it (its CPU is measured); default the target process. */
-  server?: AnchorKind;
+  /** The process whose CPU the scenario reports: an anchor, the simulator's own, else the target's. */
+  server?: AnchorKind | 'simulator';
   /** Concurrent connections; default --connections. */
   connections?: number;
   load(ctx: Context): Omit<LoadOptions, 'connections' | 'duration'> | { skip: string };
@@ -194,11 +208,14 @@ const SCENARIOS: LoadScenario[] = [
     number: '7s',
     name: 'simulator-create',
     title:
-      "the simulator's own `POST /charges` (JSON, secret key, inline TrueMoney source): the Omise side of a create, no gateway",
+      "the simulator's own `POST /charges` (JSON, secret key, inline TrueMoney source), the simulator in a process of its own: the Omise side of a create, no gateway",
     kind: 'write',
-    load: ({ info }) => ({
-      url: `${info.simulatorUrl}/charges`,
-      headers: { authorization: `Basic ${Buffer.from(`${info.simulatorSecretKey}:`).toString('base64')}` },
+    server: 'simulator',
+    load: (ctx) => ({
+      url: `${writesOf(ctx).simulator.info.url}/charges`,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${writesOf(ctx).simulator.info.secretKey}:`).toString('base64')}`,
+      },
       body: JSON.stringify({ amount: 10_000, currency: 'THB', source: { type: 'truemoney_qr' } }),
       isGoodBody: (body) => /"object":\s*"charge"/.test(body),
     }),
@@ -330,11 +347,11 @@ const SCENARIOS: LoadScenario[] = [
     number: '7a',
     name: 'create-no-key',
     title:
-      '`createTrueMoneyCharge` without an idempotency key (memory stores): one POST /charges with an inline TrueMoney source at the simulator',
+      '`createTrueMoneyCharge` without an idempotency key (memory stores): one POST /charges with an inline TrueMoney source at the simulator, which runs in a process of its own',
     baseline: 'simulator-create',
     kind: 'write',
     countOmiseCalls: true,
-    load: ({ info }) => ({ url: info.gatewayUrl, nextBody: createBody(false), isGoodBody: isCreated }),
+    load: (ctx) => ({ url: writesOf(ctx).gatewayUrl, nextBody: createBody(false), isGoodBody: isCreated }),
   },
   {
     number: '7b',
@@ -343,13 +360,13 @@ const SCENARIOS: LoadScenario[] = [
     baseline: 'create-no-key',
     kind: 'write',
     countOmiseCalls: true,
-    load: ({ info }) => ({ url: info.gatewayUrl, nextBody: createBody(true), isGoodBody: isCreated }),
+    load: (ctx) => ({ url: writesOf(ctx).gatewayUrl, nextBody: createBody(true), isGoodBody: isCreated }),
   },
   {
     number: '7c',
     name: 'create-idempotent-redis',
     title:
-      '`createTrueMoneyCharge` with a unique idempotency key per request, Redis key store (127.0.0.1:6379, private key prefix, deleted afterwards)',
+      "`createTrueMoneyCharge` with a unique idempotency key per request, Redis key store (127.0.0.1:6379, private key prefix, deleted afterwards); its simulator shares the gateway's process",
     baseline: 'create-idempotent-memory',
     kind: 'write',
     countOmiseCalls: true,
@@ -458,6 +475,7 @@ interface Round extends LoadResult {
 
 /** CPU microseconds of the process that serves the scenario. */
 function cpuOf(ctx: Context, scenario: LoadScenario): Promise<number> {
+  if (scenario.server === 'simulator') return writesOf(ctx).simulator.cpu();
   return scenario.server ? (ctx.anchors[scenario.server]?.cpu() ?? Promise.resolve(NaN)) : ctx.target.cpu();
 }
 
@@ -644,9 +662,14 @@ async function main(): Promise<void> {
   let burstReport: BurstReport | { skipped: string } | undefined;
   let visibilityReport: VisibilityReport | { skipped: string } | undefined;
   let redisKeysDeleted = 0;
+  let simulator: SimulatorProcess | undefined;
   try {
     if (names.has('apollo-hello')) anchors.apollo = await startAnchor('apollo');
     if (names.has('mercurius-jit-hello')) anchors.mercurius = await startAnchor('mercurius');
+    if (OWN_PROCESS_WRITES.some((name) => names.has(name))) {
+      simulator = await startSimulatorProcess(args.profile ? { cpuProfileDir: args.profile } : {});
+      ctx.writes = { simulator, gatewayUrl: (await target.startExternalGateway(simulator.info)).url };
+    }
     // First, while the servers' heap is fresh: the memory figures are clearest then.
     if (names.has(FAN_OUT_NAME)) fanOut = await runFanOut(ctx);
     if (names.has(BURST_NAME)) burstReport = await runBurst(ctx);
@@ -678,6 +701,7 @@ async function main(): Promise<void> {
   } finally {
     redisKeysDeleted = await target.cleanupRedis().catch(() => -1);
     await Promise.all(Object.values(anchors).map((anchor) => anchor.close()));
+    await simulator?.close();
     await target.close();
   }
 
