@@ -105,9 +105,13 @@ describe.each(MODES)('%s', (mode) => {
         }
         const delivered = (await deliveriesOf(t, chargeId)).filter((d) => d.status === 200);
         expect(delivered.map((d) => d.url)).toContain(`${t.a.origin}/webhooks/omise`);
-        // A logs after publishing, and its stdout may reach us after B's subscriber has its events.
+        // A logs after publishing, and its stdout may reach us after B's subscriber has its events; the
+        // line of the charge's earlier (pending) event may come first, so the status is part of the match.
         await t.a.process.waitFor(
-          new RegExp(`"chargeId":"${chargeId}"[^\\n]*"msg":"webhook processed"`),
+          new RegExp(
+            `^(?=[^\\n]*"chargeId":"${chargeId}")(?=[^\\n]*"status":"${outcome}")[^\\n]*"msg":"webhook processed"`,
+            'm',
+          ),
           10_000,
         );
         expect(logsAbout(t.a.process, 'webhook processed', { chargeId, status: outcome })).not.toEqual([]);
