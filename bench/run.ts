@@ -92,18 +92,24 @@ interface Context {
   /** Anchor servers, each in a process of its own (started when a scenario needs them). */
   anchors: Partial<Record<AnchorKind, AnchorProcess>>;
   /**
-   * The write scenarios' Omise: the simulator in a process of its own and a memory gateway (in the
-   * target process) pointed at it, as the issue measured creates: every server in its own process.
+   * The issue's target scenarios as the issue measured them, every server in its own process: a second
+   * target process whose heap and event loop serve only them (its auth gateway for `charge-paid`, a
+   * memory gateway for the creates) and, for the creates, the simulator in a process of its own.
    */
-  writes?: { simulator: SimulatorProcess; gatewayUrl: string };
+  isolated?: { target: TargetProcess; simulator: SimulatorProcess; writesGatewayUrl: string };
 }
 
-/** The write scenarios measured against the simulator in its own process (see Context.writes). */
-const OWN_PROCESS_WRITES = ['simulator-create', 'create-no-key', 'create-idempotent-memory'];
+/** The scenarios measured in the isolated processes (see Context.isolated). */
+const ISOLATED = ['charge-paid', 'simulator-create', 'create-no-key', 'create-idempotent-memory'];
 
-function writesOf(ctx: Context): NonNullable<Context['writes']> {
-  if (!ctx.writes) throw new Error('the write scenarios need the simulator process (Context.writes)');
-  return ctx.writes;
+function isolatedOf(ctx: Context): NonNullable<Context['isolated']> {
+  if (!ctx.isolated) throw new Error('this scenario needs the isolated processes (Context.isolated)');
+  return ctx.isolated;
+}
+
+/** The target process that serves a scenario (its Omise calls, its CPU). */
+function targetOf(ctx: Context, scenario: LoadScenario): TargetProcess {
+  return ISOLATED.includes(scenario.name) ? isolatedOf(ctx).target : ctx.target;
 }
 
 interface LoadScenario {
@@ -177,17 +183,20 @@ const SCENARIOS: LoadScenario[] = [
     number: '8',
     name: 'charge-paid',
     title:
-      'repeated `charge(id)` of a paid charge, authentication on (an API key on every request): the charge cache answers',
+      "repeated `charge(id)` of a paid charge, authentication on (an API key on every request): the charge cache answers; the gateway in a process that serves only the issue's target scenarios",
     baseline: 'apollo-hello',
     kind: 'read',
     countOmiseCalls: true,
     omiseCallsUnderLoad: true,
-    load: ({ info }) => ({
-      url: info.gatewayAuthUrl,
-      headers: { authorization: `Bearer ${info.apiKey}` },
-      body: graphqlBody(CHARGE_QUERY, { id: info.paidChargeId }),
-      isGoodBody: isGraphQLData(`"id":"${info.paidChargeId}"`),
-    }),
+    load: (ctx) => {
+      const { info } = isolatedOf(ctx).target;
+      return {
+        url: info.gatewayAuthUrl,
+        headers: { authorization: `Bearer ${info.apiKey}` },
+        body: graphqlBody(CHARGE_QUERY, { id: info.paidChargeId }),
+        isGoodBody: isGraphQLData(`"id":"${info.paidChargeId}"`),
+      };
+    },
   },
   {
     number: '9',
@@ -212,9 +221,9 @@ const SCENARIOS: LoadScenario[] = [
     kind: 'write',
     server: 'simulator',
     load: (ctx) => ({
-      url: `${writesOf(ctx).simulator.info.url}/charges`,
+      url: `${isolatedOf(ctx).simulator.info.url}/charges`,
       headers: {
-        authorization: `Basic ${Buffer.from(`${writesOf(ctx).simulator.info.secretKey}:`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${isolatedOf(ctx).simulator.info.secretKey}:`).toString('base64')}`,
       },
       body: JSON.stringify({ amount: 10_000, currency: 'THB', source: { type: 'truemoney_qr' } }),
       isGoodBody: (body) => /"object":\s*"charge"/.test(body),
@@ -351,7 +360,11 @@ const SCENARIOS: LoadScenario[] = [
     baseline: 'simulator-create',
     kind: 'write',
     countOmiseCalls: true,
-    load: (ctx) => ({ url: writesOf(ctx).gatewayUrl, nextBody: createBody(false), isGoodBody: isCreated }),
+    load: (ctx) => ({
+      url: isolatedOf(ctx).writesGatewayUrl,
+      nextBody: createBody(false),
+      isGoodBody: isCreated,
+    }),
   },
   {
     number: '7b',
@@ -360,7 +373,11 @@ const SCENARIOS: LoadScenario[] = [
     baseline: 'create-no-key',
     kind: 'write',
     countOmiseCalls: true,
-    load: (ctx) => ({ url: writesOf(ctx).gatewayUrl, nextBody: createBody(true), isGoodBody: isCreated }),
+    load: (ctx) => ({
+      url: isolatedOf(ctx).writesGatewayUrl,
+      nextBody: createBody(true),
+      isGoodBody: isCreated,
+    }),
   },
   {
     number: '7c',
@@ -406,10 +423,11 @@ function selected(): Set<string> {
  */
 async function omiseCallsPerRequestOf(
   ctx: Context,
+  target: TargetProcess,
   options: Omit<LoadOptions, 'connections' | 'duration'>,
 ): Promise<number> {
   await settle(ctx);
-  const before = await ctx.target.omiseCalls();
+  const before = await target.omiseCalls();
   for (let i = 0; i < OMISE_CALL_PROBES; i++) {
     const response = await fetch(options.url, {
       method: options.method ?? 'POST',
@@ -421,7 +439,7 @@ async function omiseCallsPerRequestOf(
       throw new Error(`unexpected answer (HTTP ${response.status}): ${body.slice(0, 300)}`);
     }
   }
-  return ((await ctx.target.omiseCalls()) - before) / OMISE_CALL_PROBES;
+  return ((await target.omiseCalls()) - before) / OMISE_CALL_PROBES;
 }
 
 /**
@@ -430,10 +448,12 @@ async function omiseCallsPerRequestOf(
  */
 async function settle(ctx: Context): Promise<void> {
   const until = performance.now() + SETTLE_MAX_MS;
-  let previous = await ctx.target.omiseCalls();
+  const omiseCalls = async () =>
+    (await ctx.target.omiseCalls()) + (ctx.isolated ? await ctx.isolated.target.omiseCalls() : 0);
+  let previous = await omiseCalls();
   while (performance.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-    const current = await ctx.target.omiseCalls();
+    const current = await omiseCalls();
     if (current === previous) return;
     previous = current;
   }
@@ -456,7 +476,7 @@ async function prepare(ctx: Context, scenario: LoadScenario): Promise<Prepared |
   else
     await runLoad({ ...options, connections: conns, duration: WRITE_CAP_S, amount: Math.min(200, writes) });
   const omiseCallsPerRequest = scenario.countOmiseCalls
-    ? await omiseCallsPerRequestOf(ctx, options)
+    ? await omiseCallsPerRequestOf(ctx, targetOf(ctx, scenario), options)
     : undefined;
   return {
     scenario,
@@ -475,8 +495,9 @@ interface Round extends LoadResult {
 
 /** CPU microseconds of the process that serves the scenario. */
 function cpuOf(ctx: Context, scenario: LoadScenario): Promise<number> {
-  if (scenario.server === 'simulator') return writesOf(ctx).simulator.cpu();
-  return scenario.server ? (ctx.anchors[scenario.server]?.cpu() ?? Promise.resolve(NaN)) : ctx.target.cpu();
+  if (scenario.server === 'simulator') return isolatedOf(ctx).simulator.cpu();
+  if (scenario.server) return ctx.anchors[scenario.server]?.cpu() ?? Promise.resolve(NaN);
+  return targetOf(ctx, scenario).cpu();
 }
 
 async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
@@ -484,7 +505,8 @@ async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
   const { scenario } = prepared;
   const base = { ...prepared.options, connections: scenario.connections ?? connections };
   const cpuBefore = await cpuOf(ctx, scenario);
-  const callsBefore = scenario.omiseCallsUnderLoad ? await ctx.target.omiseCalls() : 0;
+  const target = targetOf(ctx, scenario);
+  const callsBefore = scenario.omiseCallsUnderLoad ? await target.omiseCalls() : 0;
   const result =
     prepared.scenario.kind === 'read'
       ? await runLoad({ ...base, duration: durationS / rounds })
@@ -499,7 +521,7 @@ async function measureRound(ctx: Context, prepared: Prepared): Promise<void> {
   prepared.rounds.push({
     ...result,
     targetCpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : NaN,
-    ...(scenario.omiseCallsUnderLoad && { omiseCalls: (await ctx.target.omiseCalls()) - callsBefore }),
+    ...(scenario.omiseCallsUnderLoad && { omiseCalls: (await target.omiseCalls()) - callsBefore }),
   });
 }
 
@@ -663,12 +685,16 @@ async function main(): Promise<void> {
   let visibilityReport: VisibilityReport | { skipped: string } | undefined;
   let redisKeysDeleted = 0;
   let simulator: SimulatorProcess | undefined;
+  let isolatedTarget: TargetProcess | undefined;
   try {
     if (names.has('apollo-hello')) anchors.apollo = await startAnchor('apollo');
     if (names.has('mercurius-jit-hello')) anchors.mercurius = await startAnchor('mercurius');
-    if (OWN_PROCESS_WRITES.some((name) => names.has(name))) {
-      simulator = await startSimulatorProcess(args.profile ? { cpuProfileDir: args.profile } : {});
-      ctx.writes = { simulator, gatewayUrl: (await target.startExternalGateway(simulator.info)).url };
+    if (ISOLATED.some((name) => names.has(name))) {
+      const profile = args.profile ? { cpuProfileDir: args.profile } : {};
+      isolatedTarget = await startTarget({ redis: false, ...profile });
+      simulator = await startSimulatorProcess(profile);
+      const writesGateway = await isolatedTarget.startExternalGateway(simulator.info);
+      ctx.isolated = { target: isolatedTarget, simulator, writesGatewayUrl: writesGateway.url };
     }
     // First, while the servers' heap is fresh: the memory figures are clearest then.
     if (names.has(FAN_OUT_NAME)) fanOut = await runFanOut(ctx);
@@ -701,6 +727,7 @@ async function main(): Promise<void> {
   } finally {
     redisKeysDeleted = await target.cleanupRedis().catch(() => -1);
     await Promise.all(Object.values(anchors).map((anchor) => anchor.close()));
+    await isolatedTarget?.close();
     await simulator?.close();
     await target.close();
   }
