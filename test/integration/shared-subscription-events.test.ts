@@ -269,3 +269,179 @@ describe('one execution of a chargeStatus event per group of subscribers', () =>
     }
   });
 });
+
+/** A raw graphql-transport-ws socket on which several subscriptions can be opened by id. */
+async function rawSocket(authorization: string) {
+  const socket = new WebSocket(h.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const frames: Frame[] = [];
+  socket.on('message', (data, binary) => {
+    const text = String(data);
+    frames.push({ text, binary, message: JSON.parse(text) as Frame['message'] });
+  });
+  let closeCode: number | undefined;
+  socket.on('close', (code) => (closeCode = code));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+  await waitFor(() => frames.some((f) => f.message.type === 'connection_ack'));
+  const of = (id: string) => frames.filter((f) => f.message.id === id);
+  return {
+    socket,
+    frames,
+    /** Every frame of one subscription id, as `type` or `type:STATUS` / `type:error`. */
+    kinds: (id: string) =>
+      of(id).map((f) => {
+        const payload = f.message.payload;
+        if (f.message.type !== 'next') return f.message.type;
+        if (payload?.errors) return 'next:error';
+        const data = payload?.data as { chargeStatus?: { status?: string } } | undefined;
+        return `next:${data?.chargeStatus?.status ?? '?'}`;
+      }),
+    subscribe: (id: string, query: string, variables: Record<string, unknown>) =>
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } })),
+    complete: (id: string) => socket.send(JSON.stringify({ id, type: 'complete' })),
+    get closeCode() {
+      return closeCode;
+    },
+    close: () => socket.terminate(),
+  };
+}
+
+const NARROW = `subscription($chargeId: ID!) { chargeStatus(chargeId: $chargeId) { chargeId status terminal } }`;
+/** Lets frames already on their way arrive (what must NOT come is checked after it). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+describe('the protocol around a shared next frame (graphql-transport-ws)', () => {
+  it('the terminal next and complete come once each, nothing after, and the id is free again at once', async () => {
+    const { id } = await createCharge();
+    const s = await rawSocket(`Bearer ${KEY('reader')}`);
+    try {
+      s.subscribe('1', NARROW, { chargeId: id });
+      await waitFor(() => s.kinds('1').length >= 1);
+      await pay(id);
+      await waitFor(() => s.kinds('1').includes('complete'));
+      // The client's own complete after ours is harmless (graphql-ws ignores an unknown id).
+      s.complete('1');
+      await settle();
+      expect(s.kinds('1')).toEqual(['next:PENDING', 'next:SUCCESSFUL', 'complete']);
+      const terminal = s.frames.find((f) => f.text.includes('SUCCESSFUL'))!;
+      expect(terminal.binary).toBe(false);
+      expect(terminal.text).toBe(
+        JSON.stringify({ id: '1', type: 'next', payload: { data: terminal.message.payload!.data } }),
+      );
+      expect(s.frames.find((f) => f.message.type === 'complete')!.text).toBe('{"id":"1","type":"complete"}');
+
+      // The same id again, on the same socket: accepted (not 4409), answered with the outcome.
+      s.subscribe('1', NARROW, { chargeId: id });
+      await waitFor(() => s.kinds('1').length >= 5);
+      await settle();
+      expect(s.kinds('1')).toEqual([
+        'next:PENDING',
+        'next:SUCCESSFUL',
+        'complete',
+        'next:SUCCESSFUL',
+        'complete',
+      ]);
+      expect(s.closeCode).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a subscribe with the same id sent the moment our complete arrives is accepted', async () => {
+    const { id } = await createCharge();
+    const s = await rawSocket(`Bearer ${KEY('reader')}`);
+    try {
+      s.socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as Frame['message'];
+        if (message.id === 'r' && message.type === 'complete' && s.kinds('r').length === 3) {
+          s.subscribe('r', NARROW, { chargeId: id });
+        }
+      });
+      s.subscribe('r', NARROW, { chargeId: id });
+      await waitFor(() => s.kinds('r').length >= 1);
+      await pay(id);
+      await waitFor(() => s.kinds('r').length >= 5);
+      await settle();
+      expect(s.kinds('r')).toEqual([
+        'next:PENDING',
+        'next:SUCCESSFUL',
+        'complete',
+        'next:SUCCESSFUL',
+        'complete',
+      ]);
+      expect(s.closeCode).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  });
+
+  it("after the client's complete, nothing more comes for that id, and a new subscription with it gets only its own frames", async () => {
+    const { id } = await createCharge();
+    const s = await rawSocket(`Bearer ${KEY('reader')}`);
+    try {
+      s.subscribe('a', NARROW, { chargeId: id });
+      s.subscribe('b', NARROW, { chargeId: id });
+      await waitFor(() => s.kinds('a').length >= 1 && s.kinds('b').length >= 1);
+      s.complete('a');
+      await settle();
+      s.subscribe('a', STATUS, { chargeId: id });
+      await waitFor(() => s.kinds('a').length >= 2);
+      await pay(id);
+      await waitFor(() => s.kinds('a').includes('complete') && s.kinds('b').includes('complete'));
+      await settle();
+      expect(s.kinds('a')).toEqual(['next:PENDING', 'next:PENDING', 'next:SUCCESSFUL', 'complete']);
+      expect(s.kinds('b')).toEqual(['next:PENDING', 'next:SUCCESSFUL', 'complete']);
+      // The second 'a' is the wide selection: its frames, not the first subscription's.
+      const lastA = s.frames.filter((f) => f.message.id === 'a' && f.message.type === 'next').at(-1)!;
+      expect(lastA.message.payload!.data).toMatchObject({ chargeStatus: { charge: { id } } });
+      expect(s.closeCode).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a result with errors (through graphql-ws) and a shared one after it keep their order on one socket', async () => {
+    const { id } = await createCharge();
+    const QR = `subscription($chargeId: ID!) { chargeStatus(chargeId: $chargeId) { status charge { qrCode { imageDataUri } } } }`;
+    failQrImages = true;
+    const s = await rawSocket(`Bearer ${KEY('reader')}`);
+    try {
+      s.subscribe('q', QR, { chargeId: id });
+      s.subscribe('n', NARROW, { chargeId: id });
+      await waitFor(() => s.kinds('q').length >= 1 && s.kinds('n').length >= 1);
+      failQrImages = false;
+      await pay(id);
+      await waitFor(() => s.kinds('q').includes('complete') && s.kinds('n').includes('complete'));
+      await settle();
+      expect(s.kinds('q')).toEqual(['next:error', 'next:SUCCESSFUL', 'complete']);
+      expect(s.kinds('n')).toEqual(['next:PENDING', 'next:SUCCESSFUL', 'complete']);
+    } finally {
+      failQrImages = false;
+      s.close();
+    }
+  });
+
+  it('a socket that closed before the event costs the others nothing: they get it, it is freed', async () => {
+    const { id } = await createCharge();
+    const gone = await rawSocket(`Bearer ${KEY('reader')}`);
+    const stays = await rawSocket(`Bearer ${KEY('reader')}`);
+    try {
+      gone.subscribe('1', NARROW, { chargeId: id });
+      stays.subscribe('1', NARROW, { chargeId: id });
+      await waitFor(() => gone.kinds('1').length >= 1 && stays.kinds('1').length >= 1);
+      const open = h.gateway.chargeStatusFeed.openCount;
+      gone.close();
+      await waitFor(() => h.gateway.chargeStatusFeed.openCount === open - 1);
+      await pay(id);
+      await waitFor(() => stays.kinds('1').includes('complete'));
+      expect(stays.kinds('1')).toEqual(['next:PENDING', 'next:SUCCESSFUL', 'complete']);
+      expect(gone.kinds('1')).toEqual(['next:PENDING']);
+    } finally {
+      gone.close();
+      stays.close();
+    }
+  });
+});
