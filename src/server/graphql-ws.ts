@@ -18,6 +18,7 @@ import { classifyError, formatGatewayError } from '../graphql/errors.js';
 import type { ClientIpOf } from './client-ip.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ContextExtension, RequestContextFactory } from './request-context.js';
+import type { DirectSink } from './direct-stream.js';
 import { SharedFrames } from './shared-frames.js';
 import { createSharedSubscriptionEvents, type SubscriberGroupOf } from './shared-subscription-events.js';
 
@@ -26,9 +27,6 @@ export const DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** How long shutdown waits for clients to answer the close frame before cutting their sockets. */
 export const DEFAULT_WS_CLOSE_GRACE_MS = 1_000;
-
-type SendOptions = Parameters<WebSocket['send']>[1] & object;
-type SendCallback = (err?: Error) => void;
 
 /** What graphql-ws hands to its hooks for one connection, with the ws extras of this server. */
 export type WebSocketConnection = WsContext<
@@ -139,8 +137,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const events = createSharedSubscriptionEvents({
     groupOf: options.subscriberGroupOf ?? (() => undefined),
     onExecute: (sharing) => metrics?.subscriptionExecutions.inc({ sharing }),
+    directSinkOf: (args) => directSinks.get(args),
   });
-  const frames = new SharedFrames(events.isShared);
+  const frames = new SharedFrames();
   /** Sockets held (corked) in this turn of the event loop: one setImmediate lets them all go. */
   let held: FramedWebSocket[] = [];
   const releaseHeld = () => {
@@ -148,41 +147,60 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     held = [];
     for (const socket of sockets) socket.release();
   };
-  /** graphql-ws's ws adapter sends every message through `send`: a shared `next` goes out as its frame. */
+  /** A socket that shared frames are written to directly (see directSinkFor). */
   class FramedWebSocket extends WebSocket {
     /** The connection's TCP socket (the upgrade request's). */
     tcp: Socket | undefined;
     private corked = false;
 
-    /** Writes what was held this turn (see send). */
+    /** Writes what was held this turn (see writeFrame). */
     release(): void {
       this.corked = false;
       this.tcp?.uncork();
     }
 
-    override send(
-      data: Parameters<WebSocket['send']>[0],
-      options?: SendOptions | SendCallback,
-      cb?: SendCallback,
-    ): void {
-      const frame = frames.take(data);
-      const done = typeof options === 'function' ? options : cb;
-      if (frame === undefined || this.tcp === undefined || done === undefined) {
-        (super.send as (...a: unknown[]) => void)(frame ?? data, options, cb);
-        return;
-      }
-      // graphql-ws sends a subscription's next message only once the previous one is written, so a
-      // terminal status and its `complete` would cost two writes each. The socket is held until this
-      // turn of the event loop ends and graphql-ws goes on at once: both leave in one write.
-      if (!this.corked) {
+    /**
+     * Sends a text frame without a callback. The socket is held until this turn of the event loop
+     * ends, so that a terminal status and its `complete` (and every frame of the turn) leave in one
+     * write. Nothing is sent once the socket is no longer open (as graphql-ws's own send).
+     */
+    writeFrame(text: string): void {
+      if (this.readyState !== WebSocket.OPEN) return;
+      if (!this.corked && this.tcp !== undefined) {
         this.corked = true;
         this.tcp.cork();
         if (held.push(this) === 1) setImmediate(releaseHeld);
       }
-      (super.send as (...a: unknown[]) => void)(frame, typeof options === 'object' ? options : undefined);
-      process.nextTick(done);
+      super.send(text);
     }
   }
+  /**
+   * A subscriber's shared results go straight to its socket, serialised once per group: graphql-ws
+   * would copy each result, await onNext and the send, then do the same for `complete`. graphql-ws
+   * keeps everything else (subscribe, the client's complete, pings, errors and their formatting).
+   * It is told a subscription completed by its own bookkeeping: the id leaves `subscriptions` before
+   * the stream ends, so it sends no second `complete` and the id is free for the client at once (its
+   * own clean-up after the stream ends runs in the same microtasks, before any message is read).
+   */
+  const directSinkFor = (connection: WebSocketConnection, id: string): DirectSink => {
+    const socket = connection.extra.socket as FramedWebSocket;
+    // Read each time: graphql-ws replaces the record when the socket closes.
+    const subscriptions = () => connection.subscriptions as Record<string, unknown>;
+    return {
+      next(result, stream) {
+        if (!events.isShared(result)) return false;
+        // No longer this id's (the client completed it, the socket closed): graphql-ws ends the stream.
+        if (subscriptions()[id] === stream) socket.writeFrame(frames.next(id, result));
+        return true;
+      },
+      complete(stream) {
+        if (subscriptions()[id] !== stream) return;
+        delete subscriptions()[id];
+        socket.writeFrame(frames.complete(id));
+      },
+    };
+  };
+  const directSinks = new WeakMap<ExecutionArgs, DirectSink>();
   const wss = new WebSocketServer({
     WebSocket: FramedWebSocket,
     server: options.server,
@@ -230,12 +248,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       isProd: true,
       schema,
       subscribe: events.subscribe,
-      jsonMessageReplacer: frames.replacer,
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? DEFAULT_WS_CONNECTION_INIT_TIMEOUT_MS,
       // Refused (bad or, auth being on, missing credential; rate limited) → graphql-ws closes with 4403.
       onConnect: (connection) =>
         guards.onConnect(connection as WebSocketConnection, clientIp(connection as WebSocketConnection)),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const connection = ctx as WebSocketConnection;
         // First, so that a refusal (syntax, validation, limits...) carries it too, as over HTTP.
         const requestId = randomUUID();
@@ -274,6 +291,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         };
         const refused = await options.checkOperation?.(connection, args);
         if (refused && refused.length > 0) return withRequestId(refused, requestId);
+        directSinks.set(args, directSinkFor(connection, id));
         return args;
       },
       // Once per operation that ran: a subscription that started is `ok` (its stream may still carry
@@ -285,8 +303,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         metrics?.graphqlOperations.inc({ operation_type: type, outcome: failed ? 'error' : 'ok' });
       },
       onNext: (_connection, _id, _payload, args, result) => {
-        // A shared result goes out as it is (graphql-ws would copy it), so that its frame is found.
-        if (!result.errors || result.errors.length === 0) return events.isShared(result) ? result : undefined;
+        // Shared results never come here (written directly, see directSinkFor).
+        if (!result.errors || result.errors.length === 0) return undefined;
         const requestId = (args.contextValue as GraphQLContext | undefined)?.requestId;
         return { ...result, errors: formatErrors(result.errors, requestId) };
       },

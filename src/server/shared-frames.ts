@@ -1,53 +1,24 @@
 /**
- * Serialises a shared subscription result once for all its subscribers. graphql-ws turns every message
- * into text with `JSON.stringify(message, jsonMessageReplacer)` and hands that text straight to the
- * socket's `send`: for a `next` message whose payload is a shared result, {@link SharedFrames.replacer}
- * makes the payload's JSON once (kept with the result object) and splices it into this subscriber's
- * `{"id":…,"type":"next","payload":…}`, byte for byte what graphql-ws would have written; the socket's
- * `send` swaps it in through {@link SharedFrames.take}. JSON.stringify cannot emit raw JSON, so the
- * replacer returns a one-off token instead, and `take` recognises the token's text: graphql-ws sends
- * the text in the same synchronous step, so one slot is enough (a message never sent, to a socket that
- * closed meanwhile, is simply overwritten by the next).
+ * The graphql-transport-ws frames of shared subscription results, written to each subscriber's socket
+ * without graphql-ws (./direct-stream.ts): a shared result's payload is serialised once (kept with the
+ * result object) and spliced into each subscriber's `{"id":…,"type":"next","payload":…}`, byte for byte
+ * what graphql-ws writes (`JSON.stringify({ id, type, payload })`).
  */
 export class SharedFrames {
   private readonly payloads = new WeakMap<object, string>();
-  private pending: { token: string; frame: string } | undefined;
-  private sequence = 0;
 
-  /** @param isShared whether a `next` payload is a result shared by several subscribers */
-  constructor(private readonly isShared: (payload: unknown) => boolean) {}
-
-  /** graphql-ws's `jsonMessageReplacer`. */
-  readonly replacer = (key: string, value: unknown): unknown => {
-    if (key !== '' || !isNextMessage(value) || !this.isShared(value.payload)) return value;
-    let payload = this.payloads.get(value.payload);
+  /** The `next` frame of `result` (never mutated: it is shared) for subscription `id`. */
+  next(id: string, result: object): string {
+    let payload = this.payloads.get(result);
     if (payload === undefined) {
-      payload = JSON.stringify(value.payload);
-      this.payloads.set(value.payload, payload);
+      payload = JSON.stringify(result);
+      this.payloads.set(result, payload);
     }
-    const token = `\u0000shared-frame:${(this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER)}`;
-    this.pending = {
-      token: JSON.stringify(token),
-      frame: `{"id":${JSON.stringify(value.id)},"type":"next","payload":${payload}}`,
-    };
-    return token;
-  };
-
-  /** The frame to send instead of `data`, when `data` is the text the replacer just produced. */
-  take(data: unknown): string | undefined {
-    const pending = this.pending;
-    if (pending === undefined || data !== pending.token) return undefined;
-    this.pending = undefined;
-    return pending.frame;
+    return `{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`;
   }
-}
 
-function isNextMessage(value: unknown): value is { id: string; type: 'next'; payload: object } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { type?: unknown }).type === 'next' &&
-    typeof (value as { id?: unknown }).id === 'string' &&
-    typeof (value as { payload?: unknown }).payload === 'object'
-  );
+  /** The `complete` frame of subscription `id`. */
+  complete(id: string): string {
+    return `{"id":${JSON.stringify(id)},"type":"complete"}`;
+  }
 }

@@ -9,6 +9,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { directStream, type DirectSink } from './direct-stream.js';
 import { mapEvents } from './map-events.js';
 
 /**
@@ -34,6 +35,11 @@ export interface SharedSubscriptionEventsOptions {
   groupOf: SubscriberGroupOf;
   /** Called once per execution of an event: `group` for one shared by a group, `alone` otherwise. */
   onExecute?: (sharing: 'group' | 'alone') => void;
+  /**
+   * Where a subscriber's shared results are written directly (./direct-stream.ts); undefined → every
+   * result goes through graphql-ws.
+   */
+  directSinkOf?: (args: ExecutionArgs) => DirectSink | undefined;
 }
 
 /**
@@ -81,7 +87,7 @@ export function createSharedSubscriptionEvents(
       const forMember = (result: ExecutionResult, event: unknown) =>
         result.errors ? executeAlone(args, event) : result;
 
-      return mapEvents(stream, (event): PromiseOrValue<ExecutionResult> => {
+      const resultOf = (event: unknown): PromiseOrValue<ExecutionResult> => {
         const group =
           typeof event === 'object' && event !== null
             ? options.groupOf(args.contextValue, root.operation, root.args)
@@ -109,7 +115,9 @@ export function createSharedSubscriptionEvents(
         };
         byGroup.set(key, execution);
         return isPromise(executed) ? execution.promise : sharing(executed);
-      });
+      };
+      const sink = options.directSinkOf?.(args);
+      return sink ? directStream(stream, resultOf, sink) : mapEvents(stream, resultOf);
     },
   };
 }
