@@ -47,3 +47,24 @@ export interface PubSub<T = unknown> {
   /** Ends every subscription; later calls reject. */
   close(): Promise<void>;
 }
+
+/**
+ * A stream that can hand its items over synchronously instead of through `next()`: one call per item,
+ * no promise (the WebSocket server reads chargeStatus streams so; 10,000 subscribers of one event are
+ * then 10,000 calls, not 10,000 promise resolutions). Called at most once, before any `next()`; from
+ * then on every item, and the end, go to the listener, until `return()`.
+ */
+export const LISTEN = Symbol('listen');
+
+export interface StreamListener<T> {
+  item(value: T): void;
+  /** Nothing more will come. */
+  end(): void;
+  fail(error: unknown): void;
+}
+
+export interface ListenableStream<T> extends AsyncIterableIterator<T> {
+  [LISTEN](listener: StreamListener<T>): void;
+  /** Stops the stream at once: nothing more reaches the listener. */
+  return(): Promise<IteratorResult<T>>;
+}

@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutionResult } from 'graphql';
+import { LISTEN, type StreamListener } from '../../src/realtime/ports.js';
 import { directStream, type DirectSink } from '../../src/server/direct-stream.js';
 
 /** A source fed by hand (what a topic does), recording what was pulled and whether it was returned. */
-function source<T>() {
+function source<T>(listenable = false) {
+  let listener: StreamListener<T> | undefined;
   const queued: IteratorResult<T>[] = [];
   const waiting: Array<(r: IteratorResult<T>) => void> = [];
   let returned = 0;
@@ -17,6 +19,7 @@ function source<T>() {
     },
     return() {
       returned++;
+      listener = undefined;
       for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
       return Promise.resolve({ value: undefined, done: true });
     },
@@ -24,7 +27,18 @@ function source<T>() {
       return this;
     },
   };
+  if (listenable) {
+    (iterator as unknown as Record<symbol, unknown>)[LISTEN] = (l: StreamListener<T>) => {
+      listener = l;
+      for (const item of queued.splice(0)) offer(item);
+    };
+  }
   const offer = (item: IteratorResult<T>) => {
+    if (listener) {
+      if (item.done) listener.end();
+      else listener.item(item.value);
+      return;
+    }
     const resolve = waiting.shift();
     if (resolve) resolve(item);
     else queued.push(item);
@@ -63,9 +77,12 @@ function sink() {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const result = (v: string): ExecutionResult => ({ data: { v } });
 
-describe('directStream', () => {
+describe.each([
+  ['pulled', false],
+  ['listened to', true],
+])('directStream, its source %s', (_mode, listenable) => {
   it('writes what the sink takes, yields what it refuses, in the order of the events', async () => {
-    const src = source<string>();
+    const src = source<string>(listenable);
     const out = sink();
     // Some results are late (an execution still running): order must not follow completion.
     const stream = directStream(
@@ -94,16 +111,18 @@ describe('directStream', () => {
     expect(yielded).toEqual(['err1', 'err2']);
   });
 
-  it('pulls nothing before graphql-ws asks for the first result', async () => {
-    const src = source<string>();
-    directStream(src.iterator, result, sink());
+  it('takes nothing before graphql-ws asks for the first result', async () => {
+    const src = source<string>(listenable);
+    const out = sink();
+    directStream(src.iterator, result, out);
     src.push('a');
     await tick();
     expect(src.pulls).toBe(0);
+    expect(out.written).toEqual([]);
   });
 
   it('return() stops it at once: a result still being executed is not written, and complete is not written', async () => {
-    const src = source<string>();
+    const src = source<string>(listenable);
     const out = sink();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -121,7 +140,7 @@ describe('directStream', () => {
   });
 
   it('a mapping that throws closes the source and the iteration throws its error', async () => {
-    const src = source<string>();
+    const src = source<string>(listenable);
     const stream = directStream(
       src.iterator,
       () => {

@@ -9,6 +9,8 @@ import {
   toChargeStatusMessage,
   type ChargeStatusEvent,
 } from '../../src/payments/status-feed/index.js';
+import { LISTEN } from '../../src/realtime/ports.js';
+import { waitFor } from '../realtime/helpers.js';
 import { flushAsync, ManualScheduler, memoryLogger } from './support/helpers.js';
 import { chargeLoader, startHarness, type Harness } from './support/harness.js';
 
@@ -70,6 +72,48 @@ describe('ChargeStatusFeed against the simulator', () => {
       expect(feed.openCount).toBe(0);
       // The outcome came from the webhook, not from a poll.
       expect(pollerLoads).toEqual([]);
+    });
+
+    it('hands the same stream to a listener synchronously (LISTEN): the current state, stale states dropped, the outcome, the end', async () => {
+      const chargeId = await h.createCharge();
+      const pending = (await chargeLoader(h.omise)(chargeId)) as Charge;
+      const events = await feed.subscribe(chargeId);
+      const got: string[] = [];
+      events[LISTEN]({
+        item: (event) => got.push(event.status),
+        end: () => got.push('end'),
+        fail: () => got.push('fail'),
+      });
+      // The current state was queued before listening: handed over at once.
+      expect(got).toEqual(['PENDING']);
+      const topic = chargeStatusTopic(chargeId);
+      await h.memory.publish(topic, toChargeStatusMessage(chargeStatusEventOf(pending, new Date())));
+      await flushAsync();
+      expect(got).toEqual(['PENDING']);
+      await h.admin.markChargeAsPaid(chargeId);
+      await waitFor(() => got.length === 3);
+      expect(got).toEqual(['PENDING', 'SUCCESSFUL', 'end']);
+      expect(h.memory.subscriberCount(topic)).toBe(0);
+      expect(poller.watchedCount).toBe(0);
+      expect(feed.openCount).toBe(0);
+    });
+
+    it('a listener that returns() hears nothing more, and the topic is let go', async () => {
+      const chargeId = await h.createCharge();
+      const events = await feed.subscribe(chargeId);
+      const got: string[] = [];
+      events[LISTEN]({
+        item: (event) => got.push(event.status),
+        end: () => got.push('end'),
+        fail: () => got.push('fail'),
+      });
+      await events.return();
+      await h.admin.markChargeAsPaid(chargeId);
+      await h.simulator.waitForIdle(10_000);
+      await flushAsync();
+      expect(got).toEqual(['PENDING']);
+      expect(h.memory.subscriberCount(chargeStatusTopic(chargeId))).toBe(0);
+      expect(feed.openCount).toBe(0);
     });
 
     it('gives a late subscriber the outcome first thing and completes', async () => {

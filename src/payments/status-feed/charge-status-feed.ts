@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PubSub } from '../../realtime/ports.js';
+import { LISTEN, type ListenableStream, type PubSub, type StreamListener } from '../../realtime/ports.js';
 import type { Charge } from '../model.js';
 import {
   chargeStatusEventOf,
@@ -69,7 +69,7 @@ export class ChargeStatusFeed {
    * to notice the failure and subscribe again. Should a retried read find no such charge, the stream
    * completes (a client subscribing again then gets the not-found error).
    */
-  async subscribe(chargeId: string): Promise<AsyncIterableIterator<ChargeStatusEvent>> {
+  async subscribe(chargeId: string): Promise<ListenableStream<ChargeStatusEvent>> {
     const subscription = await this.topics.join(chargeStatusTopic(chargeId));
     let charge: Charge | null | undefined;
     let firstError: unknown;
@@ -166,7 +166,7 @@ export class ChargeStatusFeed {
  * its messages over synchronously (a listener, not an async loop of its own): one event reaches a
  * subscriber's next() with one promise, however many subscribers share the topic.
  */
-class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, TopicListener {
+class ChargeStatusIterator implements ListenableStream<ChargeStatusEvent>, TopicListener {
   private readonly queue: ChargeStatusEvent[] = [];
   /** Pending next() calls, oldest first (only while the queue is empty). */
   private readonly waiting: Array<(result: IteratorResult<ChargeStatusEvent>) => void> = [];
@@ -179,6 +179,8 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, 
   private finished = false;
   private unwatch: (() => void) | undefined;
   private released = false;
+  /** Takes every event instead of next() once set (LISTEN). */
+  private listener: StreamListener<ChargeStatusEvent> | undefined;
 
   constructor(
     private readonly subscription: TopicMember,
@@ -253,8 +255,21 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, 
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Hands what is queued, then every later event and the end, to `listener` synchronously. */
+  [LISTEN](listener: StreamListener<ChargeStatusEvent>): void {
+    if (this.listener !== undefined || this.waiting.length > 0 || this.finished) return;
+    this.listener = listener;
+    for (const event of this.queue.splice(0)) {
+      // The listener may leave on any event (return()).
+      if (this.listener !== listener) return;
+      listener.item(event);
+    }
+    this.endListenerIfDone();
+  }
+
   async return(): Promise<IteratorResult<ChargeStatusEvent>> {
     this.ended = true;
+    this.listener = undefined;
     this.queue.length = 0;
     this.finish();
     return { value: undefined, done: true };
@@ -270,6 +285,12 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, 
   }
 
   private deliver(event: ChargeStatusEvent): void {
+    const listener = this.listener;
+    if (listener !== undefined) {
+      listener.item(event);
+      this.endListenerIfDone();
+      return;
+    }
     const waiting = this.waiting.shift();
     if (waiting) {
       waiting({ value: event, done: false });
@@ -297,7 +318,17 @@ class ChargeStatusIterator implements AsyncIterableIterator<ChargeStatusEvent>, 
     this.end();
   }
 
+  /** Once ended, the listener is told so (once) and the stream is finished. */
+  private endListenerIfDone(): void {
+    const listener = this.listener;
+    if (!this.ended || listener === undefined) return;
+    this.listener = undefined;
+    this.finish();
+    listener.end();
+  }
+
   private wakeIfDone(): void {
+    this.endListenerIfDone();
     if (this.ended && this.queue.length === 0 && this.waiting.length > 0) {
       const waiting = this.waiting.splice(0);
       this.finish();
