@@ -59,11 +59,12 @@ const LIST = 'query { charges(first: 20) { totalCount edges { node { id status }
 const CREATE = `mutation ($input: CreateTrueMoneyChargeInput!) {
   createTrueMoneyCharge(input: $input) { charge { id } userErrors { code message } } }`;
 
-function metric(text: string, name: string): number {
+function metric(text: string, name: string, whenMissing?: number): number {
   const escaped = name.replace(/[{}"]/g, (c) => `\\${c}`);
   const match = text.match(new RegExp(`^${escaped} ([0-9.e+-]+)$`, 'm'));
-  if (!match) throw new Error(`metric ${name} missing`);
-  return Number(match[1]);
+  if (match) return Number(match[1]);
+  if (whenMissing !== undefined) return whenMissing;
+  throw new Error(`metric ${name} missing`);
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
@@ -125,7 +126,8 @@ async function soak(cluster: Cluster, options: SoakOptions): Promise<SoakReport>
           rss: metric(text, 'process_resident_memory_bytes'),
           heapUsed: metric(text, 'nodejs_heap_size_used_bytes'),
           eventLoopP99Ms: metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
-          majorGcs: metric(text, 'nodejs_gc_duration_seconds_count{kind="major"}'),
+          // prom-client prints a GC kind only once one happened: no major collection yet is 0.
+          majorGcs: metric(text, 'nodejs_gc_duration_seconds_count{kind="major"}', 0),
         });
       } catch (error) {
         note(`metrics: ${String(error)}`);
