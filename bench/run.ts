@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string', multiple: true },
-    writes: { type: 'string', default: '1500' },
+    writes: { type: 'string', default: '6000' },
     subscribers: { type: 'string', default: '200' },
     trials: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
