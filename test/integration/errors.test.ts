@@ -211,12 +211,46 @@ describe('malformed requests', () => {
     expect(mutation.status).toBe(405);
     await mutation.arrayBuffer();
   });
+
+  it('CSRF prevention: a simple POST (text/plain, as a form could send) is refused and runs nothing, also once the fast path knows the query', async () => {
+    const query = 'mutation { createTrueMoneyCharge(input: {amount: 10000}) { charge { id } } }';
+    const json = await h.http('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(json.status).toBe(200);
+    await json.arrayBuffer();
+    const creates = h.omiseRequests.filter((r) => r.method === 'POST').length;
+    for (const contentType of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+    ]) {
+      const simple = await h.http('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify({ query }),
+      });
+      expect(simple.status).toBe(400);
+      expect(JSON.stringify(await simple.json())).toMatch(/CSRF|preflight|content-type/i);
+    }
+    expect(h.omiseRequests.filter((r) => r.method === 'POST').length).toBe(creates);
+  });
 });
 
 describe('production rules', () => {
   it('introspection and the landing page are off with NODE_ENV=production', async () => {
     const prod = await startHarness({ env: { NODE_ENV: 'production' } });
     try {
+      // Apollo answers this Accept header once: the introspection query below is then the fast path's.
+      const first = await prod.http('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(first.status).toBe(200);
+      await first.arrayBuffer();
       const introspection = await prod.http('/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
