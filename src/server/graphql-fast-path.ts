@@ -105,15 +105,21 @@ export class GraphQLFastPath {
     } catch (refusal) {
       return { kind: 'apollo', context: () => Promise.reject(refusal) };
     }
-    const execution = Promise.resolve().then(() =>
-      this.options.execution.execute({
-        document,
-        operationName,
-        variables,
-        contextValue,
-        operationType: operation.operation,
-      }),
-    );
+    let execution: Promise<ExecutionResult>;
+    try {
+      execution = Promise.resolve(
+        this.options.execution.execute({
+          document,
+          operationName,
+          variables,
+          contextValue,
+          operationType: operation.operation,
+        }),
+      );
+    } catch (error) {
+      // A throw becomes the rejection Apollo's executor hook would have seen.
+      execution = Promise.reject(error);
+    }
     let result: ExecutionResult;
     try {
       result = await execution;
