@@ -26,7 +26,8 @@ export interface GraphQLExecutionOptions {
   /** More validation rules, after the query limits; must depend on the document only (cached). */
   validationRules?: ValidationRule[] | undefined;
   /**
-   * Parsed and validated documents kept, by WebSocket and by the HTTP fast path (each its own cache).
+   * Documents kept by WebSocket (parsed and validated there) and by the HTTP fast path (those Apollo
+   * parsed and validated), each its own cache.
    * @default DEFAULT_DOCUMENT_CACHE_SIZE
    */
   documentCacheSize?: number | undefined;
@@ -61,16 +62,15 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
   const { schema, limits } = options;
   const validationRules = [...createValidationRules(schema, limits), ...(options.validationRules ?? [])];
   const parseOptions = { maxTokens: limits.maxTokens };
-  // Apollo's rules, and its refusal of introspection, for documents that do not pass through Apollo.
-  const documentsLikeApollo = () =>
-    new DocumentCache(schema, {
-      maxEntries: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
-      validationRules: options.introspection
-        ? validationRules
-        : [...validationRules, NoSchemaIntrospectionCustomRule],
-      parseOptions,
-    });
-  const documentCache = documentsLikeApollo();
+  // Apollo's rules, and its refusal of introspection, for WebSocket's documents (they do not pass
+  // through Apollo).
+  const documentCache = new DocumentCache(schema, {
+    maxEntries: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
+    validationRules: options.introspection
+      ? validationRules
+      : [...validationRules, NoSchemaIntrospectionCustomRule],
+    parseOptions,
+  });
   const jit = options.executor === 'graphql-js' ? undefined : new JitExecution(schema);
   const apolloPlugins = options.apolloPlugins ?? [];
   const fastPath =
@@ -78,7 +78,7 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
       ? new GraphQLFastPath({
           schema,
           // Its own: HTTP's documents neither evict WebSocket's nor blur their counts.
-          documents: documentsLikeApollo(),
+          maxDocuments: options.documentCacheSize ?? DEFAULT_DOCUMENT_CACHE_SIZE,
           execution: jit,
           checkComplexity: createComplexityChecker(limits),
           countOperation: (type) =>
@@ -91,7 +91,11 @@ export async function startGraphQLExecution(options: GraphQLExecutionOptions): P
     metrics: options.metrics,
     introspection: options.introspection,
     landingPage: options.introspection,
-    requestPlugins: [createComplexityPlugin<GraphQLContext>(limits)],
+    // The fast path's first: it learns each document Apollo resolved, even one refused for complexity.
+    requestPlugins: [
+      ...(fastPath ? [fastPath.apolloPlugin()] : []),
+      createComplexityPlugin<GraphQLContext>(limits),
+    ],
     plugins: apolloPlugins,
     validationRules,
     parseOptions,

@@ -1,13 +1,18 @@
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { GraphQLContext } from '../graphql/context.js';
-import type { DocumentCache } from '../graphql/document-cache.js';
+import { DEFAULT_DOCUMENT_CACHE_SIZE, MAX_CACHED_QUERY_LENGTH } from '../graphql/document-cache.js';
 import { withEarlyResult, type JitExecution } from '../graphql/jit-execution.js';
 import type { ComplexityCheck } from '../limits/index.js';
 
 export interface GraphQLFastPathOptions {
   schema: GraphQLSchema;
-  /** Parsed and validated documents, with the rules Apollo validates with (src/server/graphql-execution.ts). */
-  documents: DocumentCache;
+  /**
+   * Distinct documents kept (those Apollo parsed and validated; least recently used go first).
+   * @default DEFAULT_DOCUMENT_CACHE_SIZE
+   */
+  maxDocuments?: number;
   /** The executor Apollo's executor hook runs (src/graphql/jit-execution.ts). */
   execution: JitExecution;
   /** The check Apollo's complexity plugin makes. */
@@ -49,31 +54,61 @@ const TO_APOLLO: FastPathOutcome = { kind: 'apollo' };
  * `POST /graphql` without Apollo's per-request pipeline, for what Apollo would answer plainly. The
  * profile of a cached `charge(id)` read put a quarter of its CPU in that pipeline (hashing the query,
  * content negotiation, CSRF parsing, context cloning, plugin hooks), all of it for a request whose
- * document is known, valid and cheap. Here such a request is parsed and validated once per query text
- * (the DocumentCache, with Apollo's rules), checked for complexity, given its context by the same
- * factory, and executed by the same executor Apollo's hook runs.
+ * document is known, valid and cheap.
+ *
+ * It learns from Apollo rather than doing Apollo's work again: the content type Apollo chose for an
+ * `Accept` header (from Apollo's answers), and the documents Apollo parsed and validated (from its
+ * `didResolveOperation` hook, {@link apolloPlugin}). A query text's first request therefore goes
+ * through Apollo; the next ones are checked for complexity, given their context by the same factory, and
+ * executed by the same executor Apollo's hook runs. Nothing is parsed twice, and a document Apollo
+ * refuses is parsed by Apollo alone and never takes room here.
  *
  * Only a clean result (data, no errors) is written here, in Apollo's words: status 200, the content type
- * Apollo chose for the same `Accept` header (learnt from Apollo's own answers), `JSON.stringify` + "\n".
- * Everything else goes to Apollo: a body Apollo would look at twice (extensions, batches, strings), a
- * document that does not parse or validate, an unknown operation name, subscriptions, complexity
- * refusals — and any result with errors, which Apollo receives through its executor hook without
- * executing again, so that error formatting, HTTP status and the error plugins stay Apollo's.
+ * Apollo chose for the same `Accept` header, `JSON.stringify` + "\n". Everything else goes to Apollo: a
+ * body Apollo would look at twice (extensions, batches, strings), a document it has not resolved, an
+ * unknown operation name, subscriptions, complexity refusals — and any result with errors, which Apollo
+ * receives through its executor hook without executing again, so that error formatting, HTTP status and
+ * the error plugins stay Apollo's.
  */
 export class GraphQLFastPath {
   private readonly contentTypes = new Map<string, string>();
   private readonly maxAcceptHeaders: number;
+  /** Query text → the document Apollo parsed and validated from it. */
+  private readonly documents: LRUCache<string, DocumentNode>;
   /** Requests answered here (tests, metrics). */
   answered = 0;
 
   constructor(private readonly options: GraphQLFastPathOptions) {
     this.maxAcceptHeaders = options.maxAcceptHeaders ?? 64;
+    this.documents = new LRUCache({ max: options.maxDocuments ?? DEFAULT_DOCUMENT_CACHE_SIZE });
   }
 
   /**
    * Remembers the content type Apollo answered a single-result POST with, for its `Accept` header: Apollo
    * decides it from that header alone (`chooseContentTypeForSingleResultResponse`).
    */
+  /** Documents it holds (tests). */
+  get knownDocuments(): number {
+    return this.documents.size;
+  }
+
+  /**
+   * The Apollo request plugin that hands over each document Apollo has parsed and validated (whatever
+   * happens to the request next: a complexity refusal depends on the variables, not on the document).
+   * Put it before the plugins that may refuse in `didResolveOperation`.
+   */
+  apolloPlugin(): ApolloServerPlugin<GraphQLContext> {
+    const documents = this.documents;
+    const listener: GraphQLRequestListener<GraphQLContext> = {
+      didResolveOperation({ source, document }) {
+        // Longer texts are not kept: the cache stays small in bytes too.
+        if (source.length <= MAX_CACHED_QUERY_LENGTH) documents.set(source, document);
+        return Promise.resolve();
+      },
+    };
+    return { requestDidStart: () => Promise.resolve(listener) };
+  }
+
   learn(accept: string | undefined, contentType: string): void {
     const key = accept ?? '';
     if (this.contentTypes.has(key) || this.contentTypes.size >= this.maxAcceptHeaders) return;
@@ -87,9 +122,8 @@ export class GraphQLFastPath {
   ): Promise<FastPathOutcome> {
     const contentType = this.contentTypes.get(accept ?? '');
     if (contentType === undefined || !isPlainRequest(body)) return TO_APOLLO;
-    const prepared = this.options.documents.get(body.query);
-    if (!prepared.ok) return TO_APOLLO;
-    const { document } = prepared;
+    const document = this.documents.get(body.query);
+    if (document === undefined) return TO_APOLLO;
     const operationName = body.operationName ?? undefined;
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation === 'subscription') return TO_APOLLO;

@@ -214,13 +214,17 @@ describe('malformed requests', () => {
 
   it('CSRF prevention: a simple POST (text/plain, as a form could send) is refused and runs nothing, also once the fast path knows the query', async () => {
     const query = 'mutation { createTrueMoneyCharge(input: {amount: 10000}) { charge { id } } }';
-    const json = await h.http('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
-    expect(json.status).toBe(200);
-    await json.arrayBuffer();
+    // As JSON twice: Apollo answers the first (the fast path learns the Accept header and the document),
+    // the fast path the second.
+    for (let i = 0; i < 2; i++) {
+      const json = await h.http('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      expect(json.status).toBe(200);
+      await json.arrayBuffer();
+    }
     const creates = h.omiseRequests.filter((r) => r.method === 'POST').length;
     for (const contentType of [
       'text/plain',
@@ -243,7 +247,8 @@ describe('production rules', () => {
   it('introspection and the landing page are off with NODE_ENV=production', async () => {
     const prod = await startHarness({ env: { NODE_ENV: 'production' } });
     try {
-      // Apollo answers this Accept header once: the introspection query below is then the fast path's.
+      // Apollo answers this Accept header once; the fast path then knows it, but only documents Apollo
+      // resolved, so the introspection query below is refused by Apollo whatever the fast path would do.
       const first = await prod.http('/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

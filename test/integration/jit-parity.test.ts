@@ -373,6 +373,27 @@ describe('the fast path', () => {
     }
   });
 
+  it('knows only documents Apollo parsed and validated: a refused one is parsed once, by Apollo, and takes no room', async () => {
+    // The Accept header first (the fast path learns its content type from Apollo's answer).
+    await expectSameAnswers({ query: '{ __typename }' }, { times: 2 });
+    const known = jit.httpFastPath!.knownDocuments;
+    const unique = Date.now();
+    for (const query of ['{ charge(id: "x") { id }', '{ nope }', '{ charge { id } }']) {
+      await expectSameAnswers({ query: `${query} # ${unique}` }, { times: 2 });
+    }
+    expect(jit.httpFastPath!.knownDocuments).toBe(known);
+
+    // A valid document: Apollo answers its first request (and parses it), the fast path the next ones.
+    const id = await paidCharge();
+    const answered = jit.httpFastPath!.answered;
+    await expectSameAnswers(
+      { query: `query Fresh${unique}($id: ID!) { charge(id: $id) { id status } }`, variables: { id } },
+      { times: 3 },
+    );
+    expect(jit.httpFastPath!.knownDocuments).toBe(known + 1);
+    expect(jit.httpFastPath!.answered - answered).toBe(2);
+  });
+
   it('executes a mutation once, whether it succeeds or fails with GraphQL errors', async () => {
     const create = print(CreateTrueMoneyChargeDocument);
     const send = (body: unknown) =>
@@ -381,10 +402,12 @@ describe('the fast path', () => {
         headers: { 'content-type': 'application/json', ...as('all') },
         body: JSON.stringify(body),
       }).then(async (response) => ({ status: response.status, body: (await response.json()) as never }));
-    // A query first: the fast path knows this Accept header from Apollo's answer.
-    await send({ query: '{ __typename }' });
-    const answered = jit.httpFastPath!.answered;
     const before = creates;
+    // A query first: the fast path knows this Accept header from Apollo's answer. Then a create: Apollo
+    // answers a document's first request, and the fast path learns the document from it.
+    await send({ query: '{ __typename }' });
+    await send({ query: create, variables: { input: { amount: 10_000 } } });
+    const answered = jit.httpFastPath!.answered;
     for (let i = 0; i < 3; i++) {
       const ok = await send({ query: create, variables: { input: { amount: 10_000 } } });
       expect(ok).toMatchObject({
@@ -401,7 +424,7 @@ describe('the fast path', () => {
       h.sim.faults.reset();
     }
     expect(jit.httpFastPath!.answered - answered).toBe(3);
-    expect(creates - before).toBe(4);
+    expect(creates - before).toBe(5);
   });
 
   it('counts a request once against the rate limit, also when Apollo writes its errors', async () => {
