@@ -28,7 +28,9 @@ beforeAll(async () => {
   h = await startHarness({
     simulator: { webhookSecret },
     env: { OMISE_WEBHOOK_SECRET: webhookSecret, RECONCILE_INTERVAL_SECONDS: '3600' },
-    overrides: { websocket: { connectionInitWaitTimeoutMs: 300, keepAliveMs: 200 } },
+    // Pings every second: short enough for the ping test, long enough that a busy machine delaying a
+    // pong (the client runs in this process) does not cut the other tests' sockets (seen at 200 ms).
+    overrides: { websocket: { connectionInitWaitTimeoutMs: 300, keepAliveMs: 1000 } },
   });
   h.sim.setWebhookUrls([`${h.gateway.origin}/webhooks/omise`]);
   wsUrl = h.gateway.url.replace(/^http/, 'ws');
