@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FreshReads } from '../../src/payments/status-feed/fresh-reads.js';
+import { FreshReads, ReadNotWantedError } from '../../src/payments/status-feed/fresh-reads.js';
 import { flushAsync } from './support/helpers.js';
 
 /** A loader whose reads the test finishes by hand; each read returns the value current at its start. */
@@ -90,6 +90,41 @@ describe('FreshReads', () => {
       throw new Error('boom');
     });
     await expect(reads.read('a', reads.mark())).rejects.toThrow('boom');
+    expect(reads.size).toBe(0);
+  });
+
+  it('does not start a queued read none of its callers wants any more: they get a ReadNotWantedError', async () => {
+    const loader = heldLoader();
+    const reads = new FreshReads(loader.load);
+    let wanted = true;
+    const read = reads.read('a', reads.mark(), () => wanted);
+    // The caller leaves before the read starts (it starts on the next turn of the event loop).
+    wanted = false;
+    await expect(read).rejects.toBeInstanceOf(ReadNotWantedError);
+    expect(loader.pending).toHaveLength(0);
+    expect(reads.size).toBe(0);
+  });
+
+  it('starts it when one caller still wants it, or did not say; a read queued behind one under way too', async () => {
+    const loader = heldLoader();
+    const reads = new FreshReads(loader.load);
+    const both = Promise.all([reads.read('a', reads.mark(), () => false), reads.read('a', reads.mark())]);
+    await flushAsync();
+    expect(loader.pending).toHaveLength(1);
+    // Queued behind the read under way (its mark is later): wanted when that one ends, then not.
+    let wanted = true;
+    const behind = reads.read('a', reads.mark(), () => wanted);
+    loader.pending[0]!.finish();
+    expect(await both).toEqual(['a:v0', 'a:v0']);
+    await flushAsync();
+    expect(loader.pending).toHaveLength(2);
+    wanted = false;
+    const later = reads.read('a', reads.mark(), () => wanted);
+    loader.set('v1');
+    loader.pending[1]!.finish();
+    expect(await behind).toBe('a:v0');
+    await expect(later).rejects.toBeInstanceOf(ReadNotWantedError);
+    expect(loader.pending).toHaveLength(2);
     expect(reads.size).toBe(0);
   });
 });

@@ -130,8 +130,10 @@ export class ChargeStatusFeed {
       if (iterator.isEnded) return;
       let charge: Charge | null;
       try {
-        charge = await this.reads.read(chargeId, this.reads.mark());
+        // Not started at all if the client leaves before its turn (ReadNotWantedError).
+        charge = await this.reads.read(chargeId, this.reads.mark(), () => !iterator.isEnded);
       } catch (error) {
+        if (iterator.isEnded) return;
         this.options.logger.debug({ err: error, chargeId, attempt }, 'chargeStatus: read failed again');
         delayMs = Math.min(delayMs * 2, maxDelayMs);
         continue;

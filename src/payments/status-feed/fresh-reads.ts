@@ -8,7 +8,20 @@
  * otherwise the caller waits for the next read, which starts once the current one settles (or on the
  * next turn of the event loop when none is in flight, so that callers marked in the same turn share
  * it). Nothing is cached: once a read settles, the next caller starts a new one.
+ *
+ * A caller may say how long it wants its read (`wanted`): a queued read whose callers all said so and
+ * none still wants it when its turn comes is not started (its callers get a {@link ReadNotWantedError}),
+ * so that a subscriber who left while its retry waited does not cost an Omise call.
  */
+
+/** The read was not started: none of its callers wanted it any more. */
+export class ReadNotWantedError extends Error {
+  override name = 'ReadNotWantedError';
+
+  constructor(key: string) {
+    super(`the read of ${key} was not started: none of its callers wanted it any more`);
+  }
+}
 
 interface Flight<T> {
   startedAt: number;
@@ -19,6 +32,8 @@ interface Queued<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
+  /** Each caller's `wanted`; undefined once a caller did not give one (it is then always wanted). */
+  wanted: Array<() => boolean> | undefined;
 }
 
 interface Entry<T> {
@@ -38,8 +53,11 @@ export class FreshReads<T> {
     return ++this.clock;
   }
 
-  /** The result of a read of `key` that started after `mark` (shared with other callers). */
-  read(key: string, mark: number): Promise<T> {
+  /**
+   * The result of a read of `key` that started after `mark` (shared with other callers). `wanted`:
+   * asked when a queued read is about to start; see {@link ReadNotWantedError}.
+   */
+  read(key: string, mark: number, wanted?: () => boolean): Promise<T> {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { current: undefined, next: undefined };
@@ -47,11 +65,15 @@ export class FreshReads<T> {
     }
     if (entry.current && entry.current.startedAt > mark) return entry.current.promise;
     if (!entry.next) {
-      entry.next = queued<T>();
+      entry.next = queued<T>(wanted);
       if (!entry.current) {
         const waiting = entry;
         setImmediate(() => this.launch(key, waiting));
       }
+    } else if (wanted === undefined) {
+      entry.next.wanted = undefined;
+    } else {
+      entry.next.wanted?.push(wanted);
     }
     return entry.next.promise;
   }
@@ -65,6 +87,11 @@ export class FreshReads<T> {
     const waiting = entry.next;
     if (!waiting) return;
     entry.next = undefined;
+    if (waiting.wanted !== undefined && !waiting.wanted.some((stillWanted) => stillWanted())) {
+      if (!entry.current) this.entries.delete(key);
+      waiting.reject(new ReadNotWantedError(key));
+      return;
+    }
     const startedAt = ++this.clock;
     const promise = (async () => this.load(key))();
     const flight = { startedAt, promise };
@@ -87,12 +114,12 @@ export class FreshReads<T> {
   }
 }
 
-function queued<T>(): Queued<T> {
+function queued<T>(wanted: (() => boolean) | undefined): Queued<T> {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  return { promise, resolve, reject };
+  return { promise, resolve, reject, wanted: wanted === undefined ? undefined : [wanted] };
 }
