@@ -83,10 +83,6 @@ export class GraphQLFastPath {
     this.documents = new LRUCache({ max: options.maxDocuments ?? DEFAULT_DOCUMENT_CACHE_SIZE });
   }
 
-  /**
-   * Remembers the content type Apollo answered a single-result POST with, for its `Accept` header: Apollo
-   * decides it from that header alone (`chooseContentTypeForSingleResultResponse`).
-   */
   /** Documents it holds (tests). */
   get knownDocuments(): number {
     return this.documents.size;
@@ -109,6 +105,10 @@ export class GraphQLFastPath {
     return { requestDidStart: () => Promise.resolve(listener) };
   }
 
+  /**
+   * Remembers the content type Apollo answered a single-result POST with, for its `Accept` header: Apollo
+   * decides it from that header alone (`chooseContentTypeForSingleResultResponse`).
+   */
   learn(accept: string | undefined, contentType: string): void {
     const key = accept ?? '';
     if (this.contentTypes.has(key) || this.contentTypes.size >= this.maxAcceptHeaders) return;

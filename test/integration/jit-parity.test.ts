@@ -373,7 +373,7 @@ describe('the fast path', () => {
     }
   });
 
-  it('knows only documents Apollo parsed and validated: a refused one is parsed once, by Apollo, and takes no room', async () => {
+  it('knows only documents Apollo parsed and validated: one Apollo refuses takes no room, a valid one is learnt from its first answer', async () => {
     // The Accept header first (the fast path learns its content type from Apollo's answer).
     await expectSameAnswers({ query: '{ __typename }' }, { times: 2 });
     const known = jit.httpFastPath!.knownDocuments;

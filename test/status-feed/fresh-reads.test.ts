@@ -111,16 +111,16 @@ describe('FreshReads', () => {
     const both = Promise.all([reads.read('a', reads.mark(), () => false), reads.read('a', reads.mark())]);
     await flushAsync();
     expect(loader.pending).toHaveLength(1);
-    // Queued behind the read under way (its mark is later): wanted when that one ends, then not.
+    // Marked after the read under way started: queued behind it, and still wanted when it ends.
     let wanted = true;
     const behind = reads.read('a', reads.mark(), () => wanted);
     loader.pending[0]!.finish();
     expect(await both).toEqual(['a:v0', 'a:v0']);
     await flushAsync();
     expect(loader.pending).toHaveLength(2);
+    // Queued behind that one, and no longer wanted when it ends.
     wanted = false;
     const later = reads.read('a', reads.mark(), () => wanted);
-    loader.set('v1');
     loader.pending[1]!.finish();
     expect(await behind).toBe('a:v0');
     await expect(later).rejects.toBeInstanceOf(ReadNotWantedError);
